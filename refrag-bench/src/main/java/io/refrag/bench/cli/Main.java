@@ -1,0 +1,199 @@
+package io.refrag.bench.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import io.refrag.core.RefragException;
+import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.generate.GenerationResult;
+import io.refrag.core.generate.Generator;
+import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.spi.DecoderInput;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.Precision;
+import io.refrag.core.spi.Providers;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Entry point of {@code refrag-bench.jar}. Exit codes: 0 success, 2 bad command line or input (one-line message on
+ * stderr), 1 unexpected failure.
+ */
+public final class Main {
+    static final Gson JSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
+    private static final Set<String> MODEL_OPTIONS = Set.of("device", "precision");
+    private static final Set<String> SAMPLING_OPTIONS = Set.of("max-new-tokens", "temperature", "top-k", "top-p", "seed");
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /**
+     * @param args sub-command and options
+     */
+    public static void main(String[] args) {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        System.exit(new Main(System.out, System.err).run(args));
+    }
+
+    int run(String[] args) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
+            out.println(usage());
+            return args.length == 0 ? 2 : 0;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            switch (args[0]) {
+                case "generate" -> generate(rest);
+                case "perplexity" -> perplexity(rest);
+                default -> throw new UsageException("unknown command '" + args[0]
+                        + "'; allowed: generate, perplexity");
+            }
+            return 0;
+        } catch (RefragException e) {
+            err.println("refrag: " + e.getMessage().replace('\n', ' '));
+            return 2;
+        }
+    }
+
+    private static String usage() {
+        return String.join("\n",
+                "usage: java -jar refrag-bench.jar <command> [options]",
+                "  generate   --decoder DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]",
+                "             [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--json]",
+                "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--json]");
+    }
+
+    private void generate(List<String> argv) {
+        Args a = Args.parse("generate", argv, union(Set.of("decoder", "prompt"), MODEL_OPTIONS, SAMPLING_OPTIONS),
+                Set.of("json"));
+        Path decoderDir = a.requireDir("decoder");
+        String prompt = a.requireString("prompt");
+        GenerationOptions options = generationOptions(a);
+        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, modelOptions(a))) {
+            long start = System.nanoTime();
+            int[] ids = withBos(decoder, decoder.tokenizer().encode(prompt).ids());
+            GenerationResult r = Generator.generate(decoder, DecoderInput.ofTokens(ids), options, start);
+            Map<String, Object> json = resultJson(r);
+            if (a.flag("json")) {
+                out.println(JSON.toJson(json));
+            } else {
+                out.println(prompt + r.text());
+                out.printf("[%d prompt tokens, %d generated, finish %s] TTFT %.2f ms, TTIT %.2f ms, %.1f tokens/s%n",
+                        r.promptTokens(), r.generatedTokens(), r.finishReason(), r.metrics().ttftMillis(),
+                        r.metrics().ttitMillis(), r.metrics().throughputTokensPerSecond());
+            }
+        }
+    }
+
+    private void perplexity(List<String> argv) {
+        Args a = Args.parse("perplexity", argv, union(Set.of("decoder", "text-file"), MODEL_OPTIONS, Set.of()),
+                Set.of("json"));
+        Path decoderDir = a.requireDir("decoder");
+        Path file = a.requireFile("text-file");
+        String text = read(file);
+        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, modelOptions(a))) {
+            int[] tokens = withBos(decoder, decoder.tokenizer().encode(text).ids());
+            if (tokens.length < 2) {
+                throw new UsageException("perplexity: " + file + " holds no text to score");
+            }
+            int window = decoder.info().maxPositions();
+            double sum = 0;
+            int predicted = 0;
+            // Non-overlapping windows of the context length; each token after the first is predicted exactly once.
+            for (int s = 0; s < tokens.length - 1; ) {
+                int e = Math.min(tokens.length, s + window);
+                float[] nll = decoder.tokenNll(DecoderInput.ofTokens(tokens[s]), Arrays.copyOfRange(tokens, s + 1, e));
+                for (float v : nll) {
+                    sum += v;
+                }
+                predicted += nll.length;
+                s = e - 1;
+            }
+            double mean = sum / predicted;
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("tokens", tokens.length);
+            json.put("predictedTokens", predicted);
+            json.put("meanNll", mean);
+            json.put("perplexity", Math.exp(mean));
+            if (a.flag("json")) {
+                out.println(JSON.toJson(json));
+            } else {
+                out.printf("%d tokens, mean NLL %.4f nats/token, perplexity %.3f%n", tokens.length, mean, Math.exp(mean));
+            }
+        }
+    }
+
+    static Map<String, Object> resultJson(GenerationResult r) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("text", r.text());
+        json.put("tokenIds", r.tokenIds());
+        json.put("finishReason", r.finishReason().name());
+        json.put("promptTokens", r.promptTokens());
+        json.put("generatedTokens", r.generatedTokens());
+        json.put("ttftMillis", r.metrics().ttftMillis());
+        json.put("ttitMillis", r.metrics().ttitMillis());
+        json.put("throughputTokensPerSecond", r.metrics().throughputTokensPerSecond());
+        json.put("prefillMillis", r.metrics().prefillMillis());
+        json.put("decodeMillis", r.metrics().decodeMillis());
+        json.put("prefillPositions", r.metrics().prefillPositions());
+        json.put("kvCacheBytes", r.metrics().kvCacheBytes());
+        return json;
+    }
+
+    static int[] withBos(CausalDecoder decoder, int[] ids) {
+        int bos = decoder.info().bosTokenId();
+        if (bos < 0) {
+            return ids;
+        }
+        int[] out = new int[ids.length + 1];
+        out[0] = bos;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    static GenerationOptions generationOptions(Args a) {
+        GenerationOptions.Builder b = GenerationOptions.builder()
+                .optMaxNewTokens(a.integer("max-new-tokens", 64))
+                .optTemperature(a.number("temperature", 0f))
+                .optTopK(a.integer("top-k", 0))
+                .optTopP(a.number("top-p", 1f))
+                .optSeed(a.longValue("seed", 0L));
+        return b.build();
+    }
+
+    static ModelOptions modelOptions(Args a) {
+        return new ModelOptions(a.string("device", "auto"), Precision.parse(a.string("precision", "fp32")));
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UsageException("cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    @SafeVarargs
+    static Set<String> union(Set<String>... sets) {
+        java.util.HashSet<String> all = new java.util.HashSet<>();
+        for (Set<String> s : sets) {
+            all.addAll(s);
+        }
+        return all;
+    }
+}

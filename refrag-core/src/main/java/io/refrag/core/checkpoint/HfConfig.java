@@ -1,0 +1,203 @@
+package io.refrag.core.checkpoint;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import io.refrag.core.ModelLoadException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * A parsed {@code config.json} with typed accessors whose errors name the file and the field.
+ *
+ * <p>Immutable; the underlying JSON is never handed out.
+ */
+public final class HfConfig {
+    private final Path source;
+    private final JsonObject json;
+
+    private HfConfig(Path source, JsonObject json) {
+        this.source = source;
+        this.json = json;
+    }
+
+    /**
+     * Reads {@code config.json} from a checkpoint folder.
+     *
+     * @param folder the checkpoint folder
+     * @return the parsed config
+     * @throws ModelLoadException if the folder or file is missing or is not a JSON object
+     */
+    public static HfConfig read(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            throw new ModelLoadException("checkpoint folder does not exist or is not a directory: " + folder);
+        }
+        return readFile(folder.resolve("config.json"));
+    }
+
+    /**
+     * Reads any JSON object file (config.json, refrag.json, generation_config.json).
+     *
+     * @param file the JSON file
+     * @return the parsed object
+     * @throws ModelLoadException if the file is missing or malformed
+     */
+    public static HfConfig readFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("missing file " + file);
+        }
+        try {
+            JsonElement root = JsonParser.parseString(Files.readString(file));
+            if (!root.isJsonObject()) {
+                throw new ModelLoadException(file + " must hold a JSON object, found " + root);
+            }
+            return new HfConfig(file, root.getAsJsonObject());
+        } catch (IOException | JsonParseException e) {
+            throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** @return the file this config was read from */
+    public Path source() {
+        return source;
+    }
+
+    /**
+     * @param key a field name
+     * @return whether the field is present and not JSON null
+     */
+    public boolean has(String key) {
+        return json.has(key) && !json.get(key).isJsonNull();
+    }
+
+    /**
+     * @param key a required integer field
+     * @return its value
+     * @throws ModelLoadException if missing or not an integer
+     */
+    public int requireInt(String key) {
+        return optInt(key).orElseThrow(() -> missing(key, "an integer"));
+    }
+
+    /**
+     * @param key an optional integer field
+     * @return its value, empty if absent or null
+     */
+    public Optional<Integer> optInt(String key) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        JsonElement e = json.get(key);
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw wrongType(key, "an integer", e);
+        }
+        double d = e.getAsDouble();
+        if (d != Math.rint(d)) {
+            throw wrongType(key, "an integer", e);
+        }
+        return Optional.of(e.getAsInt());
+    }
+
+    /**
+     * @param key an optional number field
+     * @param fallback value used when the field is absent or null
+     * @return its value
+     */
+    public double optDouble(String key, double fallback) {
+        if (!has(key)) {
+            return fallback;
+        }
+        JsonElement e = json.get(key);
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw wrongType(key, "a number", e);
+        }
+        return e.getAsDouble();
+    }
+
+    /**
+     * @param key an optional boolean field
+     * @param fallback value used when the field is absent or null
+     * @return its value
+     */
+    public boolean optBoolean(String key, boolean fallback) {
+        if (!has(key)) {
+            return fallback;
+        }
+        JsonElement e = json.get(key);
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+            throw wrongType(key, "true or false", e);
+        }
+        return e.getAsBoolean();
+    }
+
+    /**
+     * @param key an optional string field
+     * @return its value, empty if absent or null
+     */
+    public Optional<String> optString(String key) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        JsonElement e = json.get(key);
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw wrongType(key, "a string", e);
+        }
+        return Optional.of(e.getAsString());
+    }
+
+    /**
+     * @param key a required string field
+     * @return its value
+     */
+    public String requireString(String key) {
+        return optString(key).orElseThrow(() -> missing(key, "a string"));
+    }
+
+    /**
+     * @param key an optional nested object field
+     * @return the nested object as a config (same source file), empty if absent or null
+     */
+    public Optional<HfConfig> optObject(String key) {
+        if (!has(key)) {
+            return Optional.empty();
+        }
+        JsonElement e = json.get(key);
+        if (!e.isJsonObject()) {
+            throw wrongType(key, "an object", e);
+        }
+        return Optional.of(new HfConfig(source, e.getAsJsonObject()));
+    }
+
+    /**
+     * Reads an integer or an array of integers (HF allows both for {@code eos_token_id}).
+     *
+     * @param key the field
+     * @return the values, empty array if absent
+     */
+    public int[] optIntList(String key) {
+        if (!has(key)) {
+            return new int[0];
+        }
+        JsonElement e = json.get(key);
+        if (e.isJsonArray()) {
+            int[] out = new int[e.getAsJsonArray().size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = e.getAsJsonArray().get(i).getAsInt();
+            }
+            return out;
+        }
+        return new int[] {requireInt(key)};
+    }
+
+    private ModelLoadException missing(String key, String what) {
+        return new ModelLoadException(source + ": required field '" + key + "' (" + what + ") is missing");
+    }
+
+    private ModelLoadException wrongType(String key, String what, JsonElement found) {
+        return new ModelLoadException(source + ": field '" + key + "' must be " + what + ", found " + found);
+    }
+}

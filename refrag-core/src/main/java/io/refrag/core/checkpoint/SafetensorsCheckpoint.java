@@ -1,0 +1,250 @@
+package io.refrag.core.checkpoint;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import io.refrag.core.ModelLoadException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The tensors of one safetensors file or of a sharded checkpoint ({@code model.safetensors.index.json}), read through
+ * memory maps so a multi-GB checkpoint is never held twice in RAM.
+ *
+ * <p>Only headers are parsed on open; {@link #data(String)} maps one tensor's bytes on demand.
+ */
+public final class SafetensorsCheckpoint implements AutoCloseable {
+    /** Single-file weights name inside an HF folder. */
+    public static final String SINGLE_FILE = "model.safetensors";
+    /** Sharded weights index inside an HF folder. */
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+
+    private final Map<String, TensorInfo> tensors;
+    private final Map<Path, FileChannel> channels;
+    private final Map<Path, Long> dataStart;
+    private final Map<String, String> metadata;
+
+    private SafetensorsCheckpoint(
+            Map<String, TensorInfo> tensors,
+            Map<Path, FileChannel> channels,
+            Map<Path, Long> dataStart,
+            Map<String, String> metadata) {
+        this.tensors = tensors;
+        this.channels = channels;
+        this.dataStart = dataStart;
+        this.metadata = metadata;
+    }
+
+    /**
+     * Opens the weights of an HF checkpoint folder: {@code model.safetensors}, else the sharded index.
+     *
+     * @param folder the checkpoint folder
+     * @return the opened checkpoint
+     * @throws ModelLoadException if neither file exists or a header is malformed
+     */
+    public static SafetensorsCheckpoint openFolder(Path folder) {
+        Path single = folder.resolve(SINGLE_FILE);
+        Path index = folder.resolve(INDEX_FILE);
+        if (Files.isRegularFile(single)) {
+            return openFiles(Set.of(single));
+        }
+        if (Files.isRegularFile(index)) {
+            return openFiles(shardsOf(index));
+        }
+        throw new ModelLoadException("no weights in " + folder + ": expected " + SINGLE_FILE + " or " + INDEX_FILE);
+    }
+
+    /**
+     * Opens one safetensors file (a projector, a policy, a cache segment).
+     *
+     * @param file the file
+     * @return the opened checkpoint
+     */
+    public static SafetensorsCheckpoint openFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("missing safetensors file " + file);
+        }
+        return openFiles(Set.of(file));
+    }
+
+    private static Set<Path> shardsOf(Path index) {
+        try {
+            JsonObject root = JsonParser.parseString(Files.readString(index)).getAsJsonObject();
+            JsonObject map = root.getAsJsonObject("weight_map");
+            if (map == null) {
+                throw new ModelLoadException(index + " has no 'weight_map' object");
+            }
+            Set<Path> files = new java.util.TreeSet<>();
+            for (Map.Entry<String, JsonElement> e : map.entrySet()) {
+                Path shard = index.resolveSibling(e.getValue().getAsString());
+                if (!Files.isRegularFile(shard)) {
+                    throw new ModelLoadException(
+                            index + " maps tensor '" + e.getKey() + "' to missing shard " + shard);
+                }
+                files.add(shard);
+            }
+            return files;
+        } catch (IOException | JsonParseException | IllegalStateException e) {
+            throw new ModelLoadException("cannot read sharded index " + index + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static SafetensorsCheckpoint openFiles(Set<Path> files) {
+        Map<String, TensorInfo> tensors = new TreeMap<>();
+        Map<Path, FileChannel> channels = new LinkedHashMap<>();
+        Map<Path, Long> dataStart = new LinkedHashMap<>();
+        Map<String, String> metadata = new TreeMap<>();
+        try {
+            for (Path file : files) {
+                FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+                channels.put(file, ch);
+                dataStart.put(file, readHeader(file, ch, tensors, metadata));
+            }
+        } catch (IOException | RuntimeException e) {
+            channels.values().forEach(SafetensorsCheckpoint::closeQuietly);
+            if (e instanceof ModelLoadException mle) {
+                throw mle;
+            }
+            throw new ModelLoadException("cannot read safetensors " + files + ": " + e.getMessage(), e);
+        }
+        return new SafetensorsCheckpoint(tensors, channels, dataStart, metadata);
+    }
+
+    private static long readHeader(Path file, FileChannel ch, Map<String, TensorInfo> out, Map<String, String> meta)
+            throws IOException {
+        long size = ch.size();
+        if (size < 8) {
+            throw new ModelLoadException(file + " is not a safetensors file: " + size + " bytes");
+        }
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(lenBuf, 0);
+        long headerLen = lenBuf.flip().getLong();
+        if (headerLen <= 0 || headerLen > size - 8 || headerLen > 100_000_000L) {
+            throw new ModelLoadException(file + " has an invalid safetensors header length " + headerLen);
+        }
+        ByteBuffer header = ByteBuffer.allocate((int) headerLen);
+        ch.read(header, 8);
+        JsonObject root;
+        try {
+            root = JsonParser.parseString(new String(header.array(), StandardCharsets.UTF_8)).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new ModelLoadException(file + " has a malformed safetensors header: " + e.getMessage(), e);
+        }
+        long start = 8 + headerLen;
+        long dataLen = size - start;
+        for (Map.Entry<String, JsonElement> e : root.entrySet()) {
+            if (e.getKey().equals("__metadata__")) {
+                e.getValue().getAsJsonObject().entrySet()
+                        .forEach(m -> meta.put(m.getKey(), m.getValue().getAsString()));
+                continue;
+            }
+            JsonObject t = e.getValue().getAsJsonObject();
+            TensorDType dtype = TensorDType.parse(t.get("dtype").getAsString(), e.getKey());
+            long[] shape = t.getAsJsonArray("shape").asList().stream().mapToLong(JsonElement::getAsLong).toArray();
+            long begin = t.getAsJsonArray("data_offsets").get(0).getAsLong();
+            long end = t.getAsJsonArray("data_offsets").get(1).getAsLong();
+            TensorInfo info = new TensorInfo(e.getKey(), dtype, shape, file, begin, end);
+            if (begin < 0 || end > dataLen || end - begin != info.elementCount() * dtype.bytes()) {
+                throw new ModelLoadException(file + ": tensor '" + e.getKey() + "' has offsets [" + begin + ", " + end
+                        + ") inconsistent with shape " + info.shapeText() + " " + dtype + " and data size " + dataLen);
+            }
+            if (out.put(e.getKey(), info) != null) {
+                throw new ModelLoadException("tensor '" + e.getKey() + "' appears in more than one shard (" + file + ")");
+            }
+        }
+        return start;
+    }
+
+    /** @return all tensor names, sorted */
+    public Set<String> names() {
+        return Collections.unmodifiableSet(tensors.keySet());
+    }
+
+    /**
+     * @param name a tensor name
+     * @return its location, if present
+     */
+    public Optional<TensorInfo> find(String name) {
+        return Optional.ofNullable(tensors.get(name));
+    }
+
+    /**
+     * @param name a tensor name
+     * @return its location
+     * @throws ModelLoadException if absent
+     */
+    public TensorInfo info(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new ModelLoadException("missing tensor '" + name + "' in " + channels.keySet());
+        }
+        return info;
+    }
+
+    /** @return the {@code __metadata__} map of the files (merged) */
+    public Map<String, String> metadata() {
+        return Collections.unmodifiableMap(metadata);
+    }
+
+    /**
+     * Maps one tensor's raw little-endian bytes. The buffer stays valid after {@link #close()} (the mapping lives
+     * until it is garbage collected), but callers copy what they keep.
+     *
+     * @param name a tensor name
+     * @return a read-only little-endian buffer of exactly the tensor's bytes
+     */
+    public ByteBuffer data(String name) {
+        TensorInfo info = info(name);
+        try {
+            long len = info.end() - info.begin();
+            if (len == 0) {
+                return ByteBuffer.allocateDirect(0).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            FileChannel ch = channels.get(info.file());
+            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart.get(info.file()) + info.begin(), len)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot map tensor '" + name + "' from " + info.file(), e);
+        }
+    }
+
+    /**
+     * Reads a floating-point tensor into a Java array, widening F16/BF16 to float32. For small tensors
+     * (projectors, cached embeddings); model weights go through {@link WeightLoader}.
+     *
+     * @param name a tensor name
+     * @return the values in row-major order
+     */
+    public float[] readFloats(String name) {
+        TensorInfo info = info(name);
+        ByteBuffer buf = data(name);
+        return HalfFloats.toFloat32(buf, info.dtype(), name);
+    }
+
+    @Override
+    public void close() {
+        channels.values().forEach(SafetensorsCheckpoint::closeQuietly);
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only channel: nothing to flush
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.refrag.core.checkpoint;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.refrag.core.ModelLoadException;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * Loads named tensors from a checkpoint into a model's {@link NDManager} in the compute type, checking shapes and
+ * remembering which tensors were consumed so that {@link #requireAllConsumed()} can reject unexpected ones.
+ *
+ * <p>Each tensor is read from its memory map and copied once into a tensor the manager owns; BF16 is widened on the host
+ * first. Not thread-safe: a model is loaded on one thread.
+ */
+public final class WeightLoader {
+    private final SafetensorsCheckpoint checkpoint;
+    private final NDManager manager;
+    private final DataType computeType;
+    private final Set<String> consumed = new HashSet<>();
+    private final List<Predicate<String>> ignored = new ArrayList<>();
+
+    /**
+     * @param checkpoint the opened weights
+     * @param manager the model's manager, owner of every loaded tensor
+     * @param computeType FLOAT32 or FLOAT16
+     */
+    public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType computeType) {
+        this.checkpoint = checkpoint;
+        this.manager = manager;
+        this.computeType = computeType;
+    }
+
+    /**
+     * @param name a tensor name
+     * @return whether the checkpoint holds it
+     */
+    public boolean has(String name) {
+        return checkpoint.find(name).isPresent();
+    }
+
+    /**
+     * Declares tensors that a checkpoint may carry but the model recomputes (e.g. {@code rotary_emb.inv_freq},
+     * {@code embeddings.position_ids}); they count as consumed.
+     *
+     * @param rule matches ignorable names
+     */
+    public void ignore(Predicate<String> rule) {
+        ignored.add(rule);
+    }
+
+    /**
+     * Loads one tensor and checks its shape.
+     *
+     * @param name the HF tensor name
+     * @param expectedShape the shape the model needs
+     * @return a tensor owned by the model's manager, in the compute type
+     * @throws ModelLoadException if missing or of another shape
+     */
+    public NDArray load(String name, long... expectedShape) {
+        TensorInfo info = checkpoint.info(name);
+        if (!Arrays.equals(info.shape(), expectedShape)) {
+            throw new ModelLoadException("tensor '" + name + "' has shape " + info.shapeText() + " but the config needs "
+                    + Arrays.toString(expectedShape) + " (" + info.file() + ")");
+        }
+        ByteBuffer bytes = checkpoint.data(name);
+        NDArray raw;
+        switch (info.dtype()) {
+            case F32, F16 -> raw = manager.create(bytes, new Shape(expectedShape), info.dtype().djl());
+            case BF16 -> raw = manager.create(HalfFloats.bf16ToFloat32Direct(bytes), new Shape(expectedShape),
+                    DataType.FLOAT32);
+            default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + info.dtype()
+                    + "; model weights must be F32, F16 or BF16");
+        }
+        // raw aliases the mapped/direct buffer; the model keeps its own copy.
+        NDArray owned = raw.getDataType() == computeType ? raw.duplicate() : raw.toType(computeType, false);
+        raw.close();
+        owned.setName(name);
+        consumed.add(name);
+        return owned;
+    }
+
+    /**
+     * @throws ModelLoadException naming every tensor the checkpoint holds that no module consumed
+     */
+    public void requireAllConsumed() {
+        List<String> extra = checkpoint.names().stream()
+                .filter(n -> !consumed.contains(n))
+                .filter(n -> ignored.stream().noneMatch(r -> r.test(n)))
+                .toList();
+        if (!extra.isEmpty()) {
+            throw new ModelLoadException("checkpoint holds " + extra.size() + " tensor(s) the model does not use: "
+                    + (extra.size() > 10 ? extra.subList(0, 10) + " ..." : extra)
+                    + " (wrong architecture or config?)");
+        }
+    }
+
+    /** @return the names consumed so far */
+    public Set<String> consumed() {
+        return Set.copyOf(consumed);
+    }
+}

@@ -1,0 +1,102 @@
+package io.refrag.core.generate;
+
+import io.refrag.core.ContextTooLongException;
+import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.spi.DecoderInput;
+import io.refrag.core.spi.DecoderSession;
+
+import java.util.Arrays;
+
+/**
+ * The generation loop: open a session sized for the request, prefill the prompt, sample on the host, feed each token
+ * back through the KV cache, stop on a stop token, {@code maxNewTokens} or the context limit, and time every step.
+ */
+public final class Generator {
+    private Generator() {
+    }
+
+    /**
+     * Generates from a prompt. TTFT counts from {@code requestStartNanos}, so callers that chunk, encode or run a
+     * policy before calling pass the time their request began.
+     *
+     * @param decoder the model
+     * @param prompt the decoder input (tokens and/or embedding rows)
+     * @param options sampling and stopping options
+     * @param requestStartNanos {@link System#nanoTime()} at request start
+     * @return text, ids, finish reason and metrics
+     * @throws ContextTooLongException if the prompt alone exceeds the decoder's context length
+     */
+    public static GenerationResult generate(
+            CausalDecoder decoder, DecoderInput prompt, GenerationOptions options, long requestStartNanos) {
+        int maxPositions = decoder.info().maxPositions();
+        if (prompt.length() > maxPositions) {
+            throw new ContextTooLongException("decoder input has " + prompt.length() + " positions but the decoder's "
+                    + "context length is " + maxPositions + " (" + (prompt.length() - maxPositions) + " too many)",
+                    prompt.length(), maxPositions);
+        }
+        int[] stop = options.stopTokenIds() != null ? options.stopTokenIds() : decoder.info().eosTokenIds();
+        // The last sampled token is never fed back, so the cache needs one position less than prompt + new tokens.
+        int capacity = Math.min(maxPositions, prompt.length() + options.maxNewTokens() - 1);
+        Sampler sampler = new Sampler(options);
+        TokenListener listener = options.listener();
+        int[] generated = new int[options.maxNewTokens()];
+        int n = 0;
+        String streamed = "";
+        FinishReason reason;
+        try (DecoderSession session = decoder.newSession(capacity)) {
+            long prefillStart = System.nanoTime();
+            float[] logits = session.prefill(prompt);
+            long prefillEnd = System.nanoTime();
+            long firstToken = 0;
+            long lastToken = 0;
+            while (true) {
+                int token = sampler.sample(logits);
+                lastToken = System.nanoTime();
+                if (n == 0) {
+                    firstToken = lastToken;
+                }
+                generated[n++] = token;
+                if (listener != null) {
+                    String text = decoder.tokenizer().decode(Arrays.copyOf(generated, n));
+                    String delta = text.startsWith(streamed) ? text.substring(streamed.length()) : "";
+                    streamed = text.startsWith(streamed) ? text : streamed;
+                    listener.onToken(token, delta);
+                }
+                if (contains(stop, token)) {
+                    reason = FinishReason.STOP;
+                    break;
+                }
+                if (n == options.maxNewTokens()) {
+                    reason = FinishReason.LENGTH;
+                    break;
+                }
+                if (session.position() == maxPositions) {
+                    reason = FinishReason.CONTEXT_LIMIT;
+                    break;
+                }
+                logits = session.decode(token);
+            }
+            int[] ids = Arrays.copyOf(generated, n);
+            double ttft = millis(requestStartNanos, firstToken);
+            double ttit = n > 1 ? millis(firstToken, lastToken) / (n - 1) : 0.0;
+            double total = millis(requestStartNanos, lastToken);
+            GenerationMetrics metrics = new GenerationMetrics(
+                    ttft, ttit, n / (total / 1000.0), total, millis(prefillStart, prefillEnd),
+                    millis(firstToken, lastToken), prompt.length(), session.kvCacheBytes());
+            return new GenerationResult(decoder.tokenizer().decode(ids), ids, reason, prompt.length(), n, metrics);
+        }
+    }
+
+    private static boolean contains(int[] ids, int id) {
+        for (int x : ids) {
+            if (x == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static double millis(long fromNanos, long toNanos) {
+        return (toNanos - fromNanos) / 1e6;
+    }
+}

@@ -1,0 +1,282 @@
+package io.refrag.decoder.llama;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.refrag.core.ContextTooLongException;
+import io.refrag.core.Devices;
+import io.refrag.core.InvalidRequestException;
+import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.checkpoint.WeightLoader;
+import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.spi.DecoderInfo;
+import io.refrag.core.spi.DecoderInput;
+import io.refrag.core.spi.DecoderSession;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.tokenizer.HfTextTokenizer;
+import io.refrag.core.tokenizer.TextTokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A LLaMA checkpoint folder loaded for serving: weights in the model's manager, requests in sub-managers, each decode
+ * step in its own scope. Thread-safe; every request owns its {@link DecoderSession}.
+ */
+public final class LlamaDecoder implements CausalDecoder {
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaDecoder.class);
+    /** Rows of logits materialised at once when scoring. */
+    private static final long LOGIT_BUDGET = 1L << 24;
+
+    private final String id;
+    private final NDManager manager;
+    private final LlamaForCausalLM model;
+    private final HfTextTokenizer tokenizer;
+    private final DecoderInfo info;
+    private final AtomicInteger openSessions = new AtomicInteger();
+
+    private LlamaDecoder(String id, NDManager manager, LlamaForCausalLM model, HfTextTokenizer tokenizer) {
+        this.id = id;
+        this.manager = manager;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        LlamaConfig c = model.config();
+        this.info = new DecoderInfo(c.hiddenSize(), c.vocabSize(), c.maxPositionEmbeddings(), c.bosTokenId(),
+                c.eosTokenIds().clone());
+    }
+
+    /**
+     * Loads {@code config.json}, the safetensors weights and {@code tokenizer.json} of a folder.
+     *
+     * @param folder the checkpoint folder
+     * @param options device and precision
+     * @return the decoder
+     */
+    public static LlamaDecoder load(Path folder, ModelOptions options) {
+        return load(folder, HfConfig.read(folder), options);
+    }
+
+    static LlamaDecoder load(Path folder, HfConfig hf, ModelOptions options) {
+        LlamaConfig config = LlamaConfig.from(hf);
+        DataType type = options.precision().dataType();
+        Device device = Devices.resolve(options.device());
+        HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
+        NDManager manager = NDManager.newBaseManager(device);
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
+            LlamaForCausalLM model = LlamaForCausalLM.load(config, new WeightLoader(ckpt, manager, type), type);
+            // Requests run in sub-managers: nothing may attach to the weights' manager after loading.
+            manager.cap();
+            LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
+                    config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
+                    config.numKeyValueHeads(), device, options.precision());
+            String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision();
+            return new LlamaDecoder(id, manager, model, tokenizer);
+        } catch (RuntimeException e) {
+            manager.close();
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public DecoderInfo info() {
+        return info;
+    }
+
+    @Override
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** @return the weights, for fine-tuning code that runs the forward pass under autograd */
+    public LlamaForCausalLM model() {
+        return model;
+    }
+
+    /** @return arrays held by the model's manager and every open request (weights alone when idle) */
+    public int liveArrayCount() {
+        return manager.getManagedArrays().size();
+    }
+
+    /** @return sessions not yet closed */
+    public int openSessionCount() {
+        return openSessions.get();
+    }
+
+    @Override
+    public float[][] embedTokens(int[] ids) {
+        try (NDManager request = manager.newSubManager()) {
+            NDArray rows = embed(request, DecoderInput.ofTokens(ids)).toType(DataType.FLOAT32, false);
+            return toRows(rows.toFloatArray(), ids.length, info.hiddenSize());
+        }
+    }
+
+    @Override
+    public DecoderSession newSession(int capacity) {
+        if (capacity < 1 || capacity > info.maxPositions()) {
+            throw new InvalidRequestException("session capacity must be in [1, " + info.maxPositions()
+                    + "] (max_position_embeddings), got " + capacity);
+        }
+        NDManager request = manager.newSubManager();
+        openSessions.incrementAndGet();
+        return new Session(request, model.newCache(request, capacity));
+    }
+
+    @Override
+    public float[] tokenNll(DecoderInput context, int[] targets) {
+        if (targets.length == 0) {
+            throw new InvalidRequestException("tokenNll needs at least one target token");
+        }
+        DecoderInput full = DecoderInput.builder()
+                .append(context)
+                .tokens(java.util.Arrays.copyOf(targets, targets.length - 1))
+                .build();
+        requireFits(full.length(), info.maxPositions(), "scored sequence");
+        int ctx = context.length();
+        try (NDManager request = manager.newSubManager()) {
+            NDArray hidden = model.forward(embed(request, full), null, 0); // [len, hidden]
+            NDArray scored = hidden.get(new NDIndex("{}:", ctx - 1)); // [targets, hidden]
+            NDArray target = request.create(targets).reshape(targets.length, 1);
+            long rowsPerBlock = Math.max(1, LOGIT_BUDGET / info.vocabSize());
+            NDList nll = new NDList();
+            for (long r0 = 0; r0 < targets.length; r0 += rowsPerBlock) {
+                long r1 = Math.min(targets.length, r0 + rowsPerBlock);
+                NDArray logp = model.logits(scored.get(new NDIndex("{}:{}", r0, r1)))
+                        .toType(DataType.FLOAT32, false)
+                        .logSoftmax(-1); // [rows, vocab]
+                nll.add(logp.gather(target.get(new NDIndex("{}:{}", r0, r1)), 1).neg()); // [rows, 1]
+            }
+            return NDArrays.concat(nll, 0).toFloatArray();
+        }
+    }
+
+    /**
+     * Builds {@code [seq, hidden]} input embeddings: token segments through {@code embed_tokens}, embedding segments
+     * as given.
+     */
+    private NDArray embed(NDManager m, DecoderInput input) {
+        NDList parts = new NDList();
+        for (DecoderInput.Segment s : input.segments()) {
+            if (s instanceof DecoderInput.Tokens t) {
+                for (int id : t.ids()) {
+                    if (id < 0 || id >= info.vocabSize()) {
+                        throw new InvalidRequestException("token id " + id + " is outside the vocabulary [0, "
+                                + info.vocabSize() + ")");
+                    }
+                }
+                parts.add(model.embedTokens(m.create(t.ids())));
+            } else if (s instanceof DecoderInput.Embeddings e) {
+                parts.add(m.create(flatten(e.rows(), info.hiddenSize()), new Shape(e.rows().length, info.hiddenSize()))
+                        .toType(model.computeType(), false));
+            }
+        }
+        return parts.size() == 1 ? parts.singletonOrThrow() : NDArrays.concat(parts, 0);
+    }
+
+    private static float[] flatten(float[][] rows, int width) {
+        float[] flat = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != width) {
+                throw new InvalidRequestException("embedding row " + i + " has " + rows[i].length
+                        + " values but the decoder's hidden size is " + width);
+            }
+            System.arraycopy(rows[i], 0, flat, i * width, width);
+        }
+        return flat;
+    }
+
+    private static float[][] toRows(float[] flat, int n, int width) {
+        float[][] rows = new float[n][width];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(flat, i * width, rows[i], 0, width);
+        }
+        return rows;
+    }
+
+    private static void requireFits(int needed, int limit, String what) {
+        if (needed > limit) {
+            throw new ContextTooLongException(what + " needs " + needed + " positions but only " + limit
+                    + " are available (" + (needed - limit) + " too many)", needed, limit);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+        tokenizer.close();
+    }
+
+    /** One request: a sub-manager owning the KV cache; each forward runs in a step sub-manager closed at its end. */
+    private final class Session implements DecoderSession {
+        private final NDManager request;
+        private final KvCache cache;
+        private int position;
+        private boolean closed;
+
+        Session(NDManager request, KvCache cache) {
+            this.request = request;
+            this.cache = cache;
+        }
+
+        @Override
+        public float[] prefill(DecoderInput input) {
+            return forward(input);
+        }
+
+        @Override
+        public float[] decode(int tokenId) {
+            return forward(DecoderInput.ofTokens(tokenId));
+        }
+
+        private float[] forward(DecoderInput input) {
+            if (closed) {
+                throw new IllegalStateException("session is closed");
+            }
+            requireFits(position + input.length(), cache.capacity(), "session (KV cache capacity)");
+            try (NDManager step = request.newSubManager()) {
+                NDArray hidden = model.forward(embed(step, input), cache, position); // [seq, hidden]
+                NDArray last = hidden.get(new NDIndex("-1:")); // [1, hidden]
+                float[] logits = model.logits(last).toType(DataType.FLOAT32, false).toFloatArray();
+                position += input.length();
+                return logits;
+            }
+        }
+
+        @Override
+        public int position() {
+            return position;
+        }
+
+        @Override
+        public int capacity() {
+            return cache.capacity();
+        }
+
+        @Override
+        public long kvCacheBytes() {
+            return cache.bytes();
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                request.close();
+                openSessions.decrementAndGet();
+            }
+        }
+    }
+}

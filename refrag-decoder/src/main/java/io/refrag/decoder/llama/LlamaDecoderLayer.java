@@ -1,0 +1,32 @@
+package io.refrag.decoder.llama;
+
+import ai.djl.ndarray.NDArray;
+
+/** Pre-norm residual block: {@code h + attn(norm(h))}, then {@code h + mlp(norm(h))}. */
+final class LlamaDecoderLayer {
+    private final LlamaRMSNorm inputLayernorm;
+    private final LlamaAttention selfAttn;
+    private final LlamaRMSNorm postAttentionLayernorm;
+    private final LlamaMLP mlp;
+
+    LlamaDecoderLayer(
+            LlamaRMSNorm inputLayernorm, LlamaAttention selfAttn, LlamaRMSNorm postAttentionLayernorm, LlamaMLP mlp) {
+        this.inputLayernorm = inputLayernorm;
+        this.selfAttn = selfAttn;
+        this.postAttentionLayernorm = postAttentionLayernorm;
+        this.mlp = mlp;
+    }
+
+    /**
+     * @param hidden {@code [seq, hidden]}
+     * @param cos {@code [seq, headDim]}
+     * @param sin {@code [seq, headDim]}
+     * @param cache the request's cache or null
+     * @param past positions already cached
+     * @return {@code [seq, hidden]}
+     */
+    NDArray forward(NDArray hidden, NDArray cos, NDArray sin, KvCache cache, int past) {
+        NDArray h = hidden.add(selfAttn.forward(inputLayernorm.forward(hidden), cos, sin, cache, past));
+        return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
+    }
+}

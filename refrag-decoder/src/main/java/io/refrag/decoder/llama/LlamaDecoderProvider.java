@@ -1,0 +1,23 @@
+package io.refrag.decoder.llama;
+
+import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.spi.DecoderProvider;
+import io.refrag.core.spi.ModelOptions;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/** Registers {@link LlamaDecoder} for {@code model_type: llama} with {@link java.util.ServiceLoader}. */
+public final class LlamaDecoderProvider implements DecoderProvider {
+
+    @Override
+    public Set<String> modelTypes() {
+        return Set.of("llama");
+    }
+
+    @Override
+    public CausalDecoder load(Path folder, HfConfig config, ModelOptions options) {
+        return LlamaDecoder.load(folder, config, options);
+    }
+}

@@ -1,0 +1,152 @@
+package io.refrag.decoder.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Linear;
+import io.refrag.core.ModelLoadException;
+import io.refrag.core.checkpoint.WeightLoader;
+
+/**
+ * The immutable weights of HF {@code LlamaForCausalLM} ({@code model.embed_tokens}, {@code model.layers.N.*},
+ * {@code model.norm}, {@code lm_head}) and the forward pass over input embeddings.
+ *
+ * <p>The forward works under DJL autograd: with frozen weights, gradients flow to the input embeddings (used by the
+ * fine-tuning hooks).
+ */
+public final class LlamaForCausalLM {
+    private final LlamaConfig config;
+    private final DataType computeType;
+    private final NDArray embedTokens; // [vocab, hidden]
+    private final LlamaDecoderLayer[] layers;
+    private final LlamaRMSNorm norm;
+    private final NDArray lmHead; // [vocab, hidden]; embedTokens when tied
+    private final LlamaRotaryEmbedding rotaryEmb;
+
+    private LlamaForCausalLM(LlamaConfig config, DataType computeType, NDArray embedTokens, LlamaDecoderLayer[] layers,
+            LlamaRMSNorm norm, NDArray lmHead) {
+        this.config = config;
+        this.computeType = computeType;
+        this.embedTokens = embedTokens;
+        this.layers = layers;
+        this.norm = norm;
+        this.lmHead = lmHead;
+        this.rotaryEmb = new LlamaRotaryEmbedding(config);
+    }
+
+    /**
+     * Loads every weight under its HF name; the only place those names appear.
+     *
+     * @param config the validated config
+     * @param loader weight loader over the checkpoint (owner manager and compute type inside)
+     * @param computeType compute type
+     * @return the model
+     * @throws ModelLoadException on missing, extra or misshapen tensors
+     */
+    public static LlamaForCausalLM load(LlamaConfig config, WeightLoader loader, DataType computeType) {
+        String p = loader.has("model.embed_tokens.weight") ? "model." : "";
+        loader.ignore(n -> n.endsWith("rotary_emb.inv_freq"));
+        long hidden = config.hiddenSize();
+        long inter = config.intermediateSize();
+        long qDim = (long) config.numAttentionHeads() * config.headDim();
+        long kvDim = (long) config.numKeyValueHeads() * config.headDim();
+        NDArray embed = loader.load(p + "embed_tokens.weight", config.vocabSize(), hidden);
+        LlamaDecoderLayer[] layers = new LlamaDecoderLayer[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String l = p + "layers." + i + ".";
+            String a = l + "self_attn.";
+            NDArray[] qkvo = {
+                loader.load(a + "q_proj.weight", qDim, hidden),
+                loader.load(a + "k_proj.weight", kvDim, hidden),
+                loader.load(a + "v_proj.weight", kvDim, hidden),
+                loader.load(a + "o_proj.weight", hidden, qDim),
+            };
+            NDArray[] biases = config.attentionBias()
+                    ? new NDArray[] {
+                        loader.load(a + "q_proj.bias", qDim),
+                        loader.load(a + "k_proj.bias", kvDim),
+                        loader.load(a + "v_proj.bias", kvDim),
+                        loader.load(a + "o_proj.bias", hidden),
+                    }
+                    : new NDArray[4];
+            String m = l + "mlp.";
+            boolean mb = config.mlpBias();
+            LlamaMLP mlp = new LlamaMLP(
+                    loader.load(m + "gate_proj.weight", inter, hidden), mb ? loader.load(m + "gate_proj.bias", inter) : null,
+                    loader.load(m + "up_proj.weight", inter, hidden), mb ? loader.load(m + "up_proj.bias", inter) : null,
+                    loader.load(m + "down_proj.weight", hidden, inter), mb ? loader.load(m + "down_proj.bias", hidden) : null);
+            layers[i] = new LlamaDecoderLayer(
+                    new LlamaRMSNorm(loader.load(l + "input_layernorm.weight", hidden), config.rmsNormEps()),
+                    new LlamaAttention(config, i, qkvo, biases),
+                    new LlamaRMSNorm(loader.load(l + "post_attention_layernorm.weight", hidden), config.rmsNormEps()),
+                    mlp);
+        }
+        LlamaRMSNorm norm = new LlamaRMSNorm(loader.load(p + "norm.weight", hidden), config.rmsNormEps());
+        NDArray lmHead;
+        if (loader.has("lm_head.weight")) {
+            lmHead = loader.load("lm_head.weight", config.vocabSize(), hidden);
+        } else if (config.tieWordEmbeddings()) {
+            lmHead = embed;
+        } else {
+            throw new ModelLoadException("missing tensor 'lm_head.weight' and tie_word_embeddings is false");
+        }
+        loader.requireAllConsumed();
+        return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead);
+    }
+
+    /** @return the config */
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** @return the compute type of weights and activations */
+    public DataType computeType() {
+        return computeType;
+    }
+
+    /**
+     * @param ids token ids {@code [seq]} (int32/int64), owned by the caller's manager
+     * @return {@code [seq, hidden]} in the compute type, owned by the ids' manager
+     */
+    public NDArray embedTokens(NDArray ids) {
+        return ids.getNDArrayInternal().embedding(ids, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /**
+     * Runs the decoder layers and the final norm.
+     *
+     * @param inputsEmbeds {@code [seq, hidden]} in the compute type
+     * @param cache the request's cache, or null to attend within this sequence only (then {@code past} must be 0)
+     * @param past positions already in the cache
+     * @return normalised hidden states {@code [seq, hidden]}, owned by the inputs' manager
+     */
+    public NDArray forward(NDArray inputsEmbeds, KvCache cache, int past) {
+        NDManager m = inputsEmbeds.getManager();
+        int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
+        NDList cosSin = rotaryEmb.cosSin(m, past, seq, computeType); // each [seq, headDim], shared by all layers
+        NDArray h = inputsEmbeds;
+        for (LlamaDecoderLayer layer : layers) {
+            h = layer.forward(h, cosSin.get(0), cosSin.get(1), cache, past);
+        }
+        return norm.forward(h);
+    }
+
+    /**
+     * @param hidden {@code [n, hidden]}
+     * @return logits {@code [n, vocab]} in the compute type
+     */
+    public NDArray logits(NDArray hidden) {
+        return Linear.linear(hidden, lmHead, null).singletonOrThrow();
+    }
+
+    /**
+     * @param manager owner of the cache (the request's)
+     * @param capacity positions
+     * @return a zeroed cache for this model
+     */
+    KvCache newCache(NDManager manager, int capacity) {
+        return new KvCache(manager, config, capacity, computeType);
+    }
+}
