@@ -29,7 +29,7 @@ import java.util.Set;
  */
 public final class Main {
     static final Gson JSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
-    private static final Set<String> MODEL_OPTIONS = Set.of("device", "precision");
+    private static final Set<String> MODEL_OPTIONS = Set.of("device", "precision", "threads");
     private static final Set<String> SAMPLING_OPTIONS = Set.of("max-new-tokens", "temperature", "top-k", "top-p", "seed");
 
     private final PrintStream out;
@@ -74,8 +74,8 @@ public final class Main {
         return String.join("\n",
                 "usage: java -jar refrag-bench.jar <command> [options]",
                 "  generate   --decoder DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]",
-                "             [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--json]",
-                "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--json]");
+                "             [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--threads N] [--json]",
+                "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--threads N] [--json]");
     }
 
     private void generate(List<String> argv) {
@@ -177,6 +177,14 @@ public final class Main {
     }
 
     static ModelOptions modelOptions(Args a) {
+        if (a.has("threads")) {
+            int threads = a.integer("threads", 0);
+            if (threads < 1) {
+                throw new UsageException("--threads must be >= 1, got " + threads);
+            }
+            // read by DJL when the PyTorch engine starts, which happens on the first model load
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        }
         return new ModelOptions(a.string("device", "auto"), Precision.parse(a.string("precision", "fp32")));
     }
 

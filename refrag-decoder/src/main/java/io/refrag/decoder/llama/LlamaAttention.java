@@ -9,7 +9,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.core.Linear;
 
 /**
- * Grouped-query causal self-attention with RoPE. With a {@link KvCache} the new keys/values are written in place and
+ * Grouped-query causal self-attention with RoPE. The q/k/v projections are applied as one fused matrix (loaded from
+ * HF's separate {@code q_proj}/{@code k_proj}/{@code v_proj}). With a {@link KvCache} the new keys/values are written in place and
  * attention reads the cache; without one (training, scoring) it attends over the current sequence only.
  *
  * <p>Queries are processed in blocks so the score matrix never exceeds {@value #SCORE_BUDGET} elements, which keeps a
@@ -18,30 +19,24 @@ import ai.djl.nn.core.Linear;
 final class LlamaAttention {
     /** Most elements of one {@code [kvHeads, groups * block, kvLen]} score matrix. */
     static final long SCORE_BUDGET = 1L << 24;
+    /** Added to masked float32 scores; exp underflows to exactly 0 and, unlike -inf, never yields NaN. */
+    private static final float MASKED = -1e30f;
 
     private final LlamaConfig config;
     private final int layerIdx;
-    private final NDArray qProj; // [heads * headDim, hidden]
-    private final NDArray qBias;
-    private final NDArray kProj; // [kvHeads * headDim, hidden]
-    private final NDArray kBias;
-    private final NDArray vProj; // [kvHeads * headDim, hidden]
-    private final NDArray vBias;
+    private final NDArray qkvProj; // [(heads + 2 * kvHeads) * headDim, hidden]: q_proj | k_proj | v_proj
+    private final NDArray qkvBias; // [(heads + 2 * kvHeads) * headDim] or null
     private final NDArray oProj; // [hidden, heads * headDim]
-    private final NDArray oBias;
+    private final NDArray oBias; // [hidden] or null
     private final float scaling;
 
-    LlamaAttention(LlamaConfig config, int layerIdx, NDArray[] qkvo, NDArray[] biases) {
+    LlamaAttention(LlamaConfig config, int layerIdx, NDArray qkvProj, NDArray qkvBias, NDArray oProj, NDArray oBias) {
         this.config = config;
         this.layerIdx = layerIdx;
-        this.qProj = qkvo[0];
-        this.kProj = qkvo[1];
-        this.vProj = qkvo[2];
-        this.oProj = qkvo[3];
-        this.qBias = biases[0];
-        this.kBias = biases[1];
-        this.vBias = biases[2];
-        this.oBias = biases[3];
+        this.qkvProj = qkvProj;
+        this.qkvBias = qkvBias;
+        this.oProj = oProj;
+        this.oBias = oBias;
         this.scaling = (float) (1.0 / Math.sqrt(config.headDim()));
     }
 
@@ -59,11 +54,16 @@ final class LlamaAttention {
         int kvHeads = config.numKeyValueHeads();
         int headDim = config.headDim();
 
-        NDArray q = project(x, qProj, qBias, heads, seq); // [heads, seq, headDim]
-        NDArray k = project(x, kProj, kBias, kvHeads, seq); // [kvHeads, seq, headDim]
-        NDArray v = project(x, vProj, vBias, kvHeads, seq); // [kvHeads, seq, headDim]
-        q = LlamaRotaryEmbedding.applyRotaryPosEmb(q, cos, sin);
-        k = LlamaRotaryEmbedding.applyRotaryPosEmb(k, cos, sin);
+        NDArray qkv = Linear.linear(x, qkvProj, qkvBias).singletonOrThrow() // [seq, (heads + 2 kvHeads) * headDim]
+                .reshape(seq, heads + 2L * kvHeads, headDim)
+                .transpose(1, 0, 2); // [heads + 2 kvHeads, seq, headDim]
+        NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
+        // RoPE once over the stacked query and key heads
+        NDArray qk = LlamaRotaryEmbedding.applyRotaryPosEmb(qkAndV.get(0), cos, sin); // [heads + kvHeads, seq, hd]
+        NDList qAndK = qk.split(new long[] {heads}, 0);
+        NDArray q = qAndK.get(0); // [heads, seq, headDim]
+        NDArray k = qAndK.get(1); // [kvHeads, seq, headDim]
+        NDArray v = qkAndV.get(1); // [kvHeads, seq, headDim]
 
         NDArray keys;
         NDArray values;
@@ -79,11 +79,6 @@ final class LlamaAttention {
         NDArray attn = blockwiseAttention(q, keys, values, past); // [heads, seq, headDim]
         NDArray merged = attn.transpose(1, 0, 2).reshape(seq, (long) heads * headDim); // [seq, heads * headDim]
         return Linear.linear(merged, oProj, oBias).singletonOrThrow(); // [seq, hidden]
-    }
-
-    private static NDArray project(NDArray x, NDArray w, NDArray b, int heads, int seq) {
-        NDArray y = Linear.linear(x, w, b).singletonOrThrow(); // [seq, heads * headDim]
-        return y.reshape(seq, heads, -1).transpose(1, 0, 2); // [heads, seq, headDim]
     }
 
     /**
@@ -111,21 +106,25 @@ final class LlamaAttention {
             NDArray qb = rows == seq ? q : q.get(new NDIndex(":, {}:{}", b0, b1)); // [heads, rows, headDim]
             NDArray kb = kvLen == total ? keys : keys.get(new NDIndex(":, :{}", kvLen)); // [kvHeads, kvLen, headDim]
             NDArray vb = kvLen == total ? values : values.get(new NDIndex(":, :{}", kvLen));
+            DataType type = qb.getDataType();
             NDArray scores = qb.reshape(kvHeads, (long) groups * rows, headDim)
                     .matMul(kb.transpose(0, 2, 1))
                     .mul(scaling); // [kvHeads, groups * rows, kvLen]
+            if (type != DataType.FLOAT32) {
+                scores = scores.toType(DataType.FLOAT32, false); // softmax in float32, as HF does
+            }
             if (rows > 1) {
                 // key j is hidden from query i when j > past + b0 + i
                 NDArray queryPos = m.arange(past + b0, past + b1).reshape(rows, 1); // [rows, 1]
                 NDArray keyPos = m.arange(0, kvLen).reshape(1, kvLen); // [1, kvLen]
-                NDArray future = keyPos.gt(queryPos); // [rows, kvLen]
-                NDArray negInf = m.create(Float.NEGATIVE_INFINITY).toType(scores.getDataType(), false);
-                scores = NDArrays.where(future, negInf, scores.reshape(kvHeads, groups, rows, kvLen))
+                NDArray mask = keyPos.gt(queryPos).toType(DataType.FLOAT32, false).mul(MASKED); // [rows, kvLen]
+                scores = scores.reshape(kvHeads, groups, rows, kvLen).add(mask)
                         .reshape(kvHeads, (long) groups * rows, kvLen);
             }
-            NDArray probs = scores.getDataType() == DataType.FLOAT32
-                    ? scores.softmax(-1)
-                    : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(scores.getDataType(), false);
+            NDArray probs = scores.softmax(-1);
+            if (type != DataType.FLOAT32) {
+                probs = probs.toType(type, false);
+            }
             outputs.add(probs.matMul(vb).reshape(config.numAttentionHeads(), rows, headDim)); // [heads, rows, headDim]
         }
         return outputs.size() == 1 ? outputs.singletonOrThrow() : NDArrays.concat(outputs, 1);

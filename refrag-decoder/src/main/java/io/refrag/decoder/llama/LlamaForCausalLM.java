@@ -1,6 +1,7 @@
 package io.refrag.decoder.llama;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -57,29 +58,26 @@ public final class LlamaForCausalLM {
         for (int i = 0; i < layers.length; i++) {
             String l = p + "layers." + i + ".";
             String a = l + "self_attn.";
-            NDArray[] qkvo = {
-                loader.load(a + "q_proj.weight", qDim, hidden),
-                loader.load(a + "k_proj.weight", kvDim, hidden),
-                loader.load(a + "v_proj.weight", kvDim, hidden),
-                loader.load(a + "o_proj.weight", hidden, qDim),
-            };
-            NDArray[] biases = config.attentionBias()
-                    ? new NDArray[] {
-                        loader.load(a + "q_proj.bias", qDim),
-                        loader.load(a + "k_proj.bias", kvDim),
-                        loader.load(a + "v_proj.bias", kvDim),
-                        loader.load(a + "o_proj.bias", hidden),
-                    }
-                    : new NDArray[4];
+            NDArray qkv = fuse(
+                    loader.load(a + "q_proj.weight", qDim, hidden),
+                    loader.load(a + "k_proj.weight", kvDim, hidden),
+                    loader.load(a + "v_proj.weight", kvDim, hidden));
+            NDArray qkvBias = config.attentionBias()
+                    ? fuse(loader.load(a + "q_proj.bias", qDim), loader.load(a + "k_proj.bias", kvDim),
+                            loader.load(a + "v_proj.bias", kvDim))
+                    : null;
+            NDArray oProj = loader.load(a + "o_proj.weight", hidden, qDim);
+            NDArray oBias = config.attentionBias() ? loader.load(a + "o_proj.bias", hidden) : null;
             String m = l + "mlp.";
             boolean mb = config.mlpBias();
             LlamaMLP mlp = new LlamaMLP(
-                    loader.load(m + "gate_proj.weight", inter, hidden), mb ? loader.load(m + "gate_proj.bias", inter) : null,
-                    loader.load(m + "up_proj.weight", inter, hidden), mb ? loader.load(m + "up_proj.bias", inter) : null,
-                    loader.load(m + "down_proj.weight", hidden, inter), mb ? loader.load(m + "down_proj.bias", hidden) : null);
+                    fuse(loader.load(m + "gate_proj.weight", inter, hidden), loader.load(m + "up_proj.weight", inter, hidden)),
+                    mb ? fuse(loader.load(m + "gate_proj.bias", inter), loader.load(m + "up_proj.bias", inter)) : null,
+                    loader.load(m + "down_proj.weight", hidden, inter),
+                    mb ? loader.load(m + "down_proj.bias", hidden) : null);
             layers[i] = new LlamaDecoderLayer(
                     new LlamaRMSNorm(loader.load(l + "input_layernorm.weight", hidden), config.rmsNormEps()),
-                    new LlamaAttention(config, i, qkvo, biases),
+                    new LlamaAttention(config, i, qkv, qkvBias, oProj, oBias),
                     new LlamaRMSNorm(loader.load(l + "post_attention_layernorm.weight", hidden), config.rmsNormEps()),
                     mlp);
         }
@@ -94,6 +92,15 @@ public final class LlamaForCausalLM {
         }
         loader.requireAllConsumed();
         return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead);
+    }
+
+    /** Stacks HF's separate projections along the output axis into one matrix, freeing the parts. */
+    private static NDArray fuse(NDArray... parts) {
+        NDArray fused = NDArrays.concat(new NDList(parts), 0);
+        for (NDArray p : parts) {
+            p.close();
+        }
+        return fused;
     }
 
     /** @return the config */

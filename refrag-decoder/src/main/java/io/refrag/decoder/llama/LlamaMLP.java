@@ -1,23 +1,20 @@
 package io.refrag.decoder.llama;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 
-/** SwiGLU: {@code down_proj(silu(gate_proj(x)) * up_proj(x))}. */
+/** SwiGLU: {@code down_proj(silu(gate_proj(x)) * up_proj(x))}, gate and up applied as one fused matrix. */
 final class LlamaMLP {
-    private final NDArray gateProj; // [intermediate, hidden]
-    private final NDArray gateBias;
-    private final NDArray upProj; // [intermediate, hidden]
-    private final NDArray upBias;
+    private final NDArray gateUpProj; // [2 * intermediate, hidden]: gate_proj | up_proj
+    private final NDArray gateUpBias; // [2 * intermediate] or null
     private final NDArray downProj; // [hidden, intermediate]
-    private final NDArray downBias;
+    private final NDArray downBias; // [hidden] or null
 
-    LlamaMLP(NDArray gateProj, NDArray gateBias, NDArray upProj, NDArray upBias, NDArray downProj, NDArray downBias) {
-        this.gateProj = gateProj;
-        this.gateBias = gateBias;
-        this.upProj = upProj;
-        this.upBias = upBias;
+    LlamaMLP(NDArray gateUpProj, NDArray gateUpBias, NDArray downProj, NDArray downBias) {
+        this.gateUpProj = gateUpProj;
+        this.gateUpBias = gateUpBias;
         this.downProj = downProj;
         this.downBias = downBias;
     }
@@ -27,9 +24,10 @@ final class LlamaMLP {
      * @return {@code [seq, hidden]}
      */
     NDArray forward(NDArray x) {
-        NDArray gate = Linear.linear(x, gateProj, gateBias).singletonOrThrow(); // [seq, intermediate]
-        NDArray up = Linear.linear(x, upProj, upBias).singletonOrThrow(); // [seq, intermediate]
-        NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up); // silu(gate) * up
+        NDList gateUp = Linear.linear(x, gateUpProj, gateUpBias).singletonOrThrow() // [seq, 2 * intermediate]
+                .split(2, 1);
+        NDArray gate = gateUp.get(0); // [seq, intermediate]
+        NDArray act = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // silu(gate) * up
         return Linear.linear(act, downProj, downBias).singletonOrThrow();
     }
 }

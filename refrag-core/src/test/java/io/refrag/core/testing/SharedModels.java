@@ -1,0 +1,33 @@
+package io.refrag.core.testing;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Locates {@code ../shared} (system property {@code refrag.shared.dir}); a missing folder fails the test. */
+public final class SharedModels {
+    private SharedModels() {
+    }
+
+    /**
+     * @param relative path below shared/, e.g. {@code models/stories260K}
+     * @return the existing path
+     */
+    public static Path path(String relative) {
+        Path root = Path.of(System.getProperty("refrag.shared.dir", "../shared"));
+        Path p = root.resolve(relative).toAbsolutePath().normalize();
+        assertTrue(Files.exists(p), "shared test asset missing: " + p + " (set -Drefrag.shared.dir)");
+        return p;
+    }
+
+    /** @return the stories260K decoder folder */
+    public static Path stories() {
+        return path("models/stories260K");
+    }
+
+    /** @return the all-MiniLM-L6-v2 encoder folder */
+    public static Path miniLm() {
+        return path("models/all-MiniLM-L6-v2");
+    }
+}
