@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.TreeSet;
 
 /** Finds implementations on the class path with {@link ServiceLoader}, so core never depends on them. */
@@ -24,17 +25,43 @@ public final class Providers {
      */
     public static CausalDecoder loadDecoder(Path folder, ModelOptions options) {
         HfConfig config = HfConfig.read(folder);
-        String type = config.requireString("model_type");
-        List<DecoderProvider> all = new ArrayList<>();
-        ServiceLoader.load(DecoderProvider.class).forEach(all::add);
-        for (DecoderProvider p : all) {
-            if (p.modelTypes().contains(type)) {
-                return p.load(folder, config, options);
+        DecoderProvider p = byModelType(DecoderProvider.class, config, folder, "decoder", DecoderProvider::modelTypes);
+        return p.load(folder, config, options);
+    }
+
+    /**
+     * Loads a chunk-encoder checkpoint with the provider registered for its {@code model_type}.
+     *
+     * @param folder an HF checkpoint folder
+     * @param options device and precision
+     * @param pooling how token states become a chunk vector
+     * @return the encoder
+     */
+    public static ChunkEncoder loadEncoder(Path folder, ModelOptions options, Pooling pooling) {
+        HfConfig config = HfConfig.read(folder);
+        EncoderProvider p = byModelType(EncoderProvider.class, config, folder, "encoder", EncoderProvider::modelTypes);
+        return p.load(folder, config, options, pooling);
+    }
+
+    /** @return the projector implementation on the class path */
+    public static ProjectorProvider projectors() {
+        return ServiceLoader.load(ProjectorProvider.class).findFirst().orElseThrow(() -> new ModelLoadException(
+                "no projector implementation on the class path (is refrag-encoder there?)"));
+    }
+
+    private static <P> P byModelType(Class<P> type, HfConfig config, Path folder, String role,
+            java.util.function.Function<P, Set<String>> types) {
+        String modelType = config.requireString("model_type");
+        List<P> all = new ArrayList<>();
+        ServiceLoader.load(type).forEach(all::add);
+        for (P p : all) {
+            if (types.apply(p).contains(modelType)) {
+                return p;
             }
         }
         TreeSet<String> known = new TreeSet<>();
-        all.forEach(p -> known.addAll(p.modelTypes()));
-        throw new ModelLoadException("no decoder implementation for model_type '" + type + "' in " + folder
-                + "; supported: " + known + (known.isEmpty() ? " (is refrag-decoder on the class path?)" : ""));
+        all.forEach(p -> known.addAll(types.apply(p)));
+        throw new ModelLoadException("no " + role + " implementation for model_type '" + modelType + "' in " + folder
+                + "; supported: " + known + (known.isEmpty() ? " (is refrag-" + role + " on the class path?)" : ""));
     }
 }

@@ -1,0 +1,53 @@
+package io.refrag.core.cache;
+
+/**
+ * An in-memory cache in front of a persistent one: reads try the front, then the back (promoting hits to the front);
+ * writes go to both.
+ */
+public final class TieredChunkCache implements ChunkEmbeddingCache {
+    private final ChunkEmbeddingCache front;
+    private final ChunkEmbeddingCache back;
+
+    /**
+     * @param front fast, bounded (e.g. {@link LruChunkCache})
+     * @param back persistent (e.g. {@link DiskChunkCache})
+     */
+    public TieredChunkCache(ChunkEmbeddingCache front, ChunkEmbeddingCache back) {
+        this.front = front;
+        this.back = back;
+    }
+
+    @Override
+    public float[] get(String key) {
+        float[] v = front.get(key);
+        if (v == null) {
+            v = back.get(key);
+            if (v != null) {
+                front.put(key, v);
+            }
+        }
+        return v;
+    }
+
+    @Override
+    public void put(String key, float[] embedding) {
+        front.put(key, embedding);
+        back.put(key, embedding);
+    }
+
+    @Override
+    public long hits() {
+        return front.hits() + back.hits();
+    }
+
+    @Override
+    public long misses() {
+        return back.misses();
+    }
+
+    @Override
+    public void close() {
+        front.close();
+        back.close();
+    }
+}

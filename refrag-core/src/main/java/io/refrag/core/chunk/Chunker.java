@@ -1,0 +1,67 @@
+package io.refrag.core.chunk;
+
+import io.refrag.core.InvalidRequestException;
+import io.refrag.core.tokenizer.TextTokenizer;
+import io.refrag.core.tokenizer.Tokenized;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Splits passages into chunks of k decoder tokens. Each passage is tokenized on its own (so no chunk spans two
+ * passages) without special tokens; each chunk keeps its token ids and the source-text span they cover.
+ *
+ * <p>With byte-fallback tokenizers a character may be split over several tokens; when a chunk boundary falls inside
+ * it, that character's text belongs to both neighbouring chunks' spans, while the token ids never overlap.
+ */
+public final class Chunker {
+    private final TextTokenizer decoderTokenizer;
+
+    /** @param decoderTokenizer the decoder's tokenizer, building without BOS */
+    public Chunker(TextTokenizer decoderTokenizer) {
+        this.decoderTokenizer = decoderTokenizer;
+    }
+
+    /**
+     * @param passages retrieved passages, each non-blank
+     * @param k decoder tokens per chunk, at least 1
+     * @return chunks in document order
+     * @throws InvalidRequestException for k &lt; 1, no passages or a blank passage
+     */
+    public List<Chunk> chunk(List<String> passages, int k) {
+        requireValidK(k);
+        if (passages.isEmpty()) {
+            throw new InvalidRequestException("no passages to chunk: give at least one non-empty passage");
+        }
+        for (int p = 0; p < passages.size(); p++) {
+            if (passages.get(p) == null || passages.get(p).isBlank()) {
+                throw new InvalidRequestException("passage " + p + " is empty; every passage must hold text");
+            }
+        }
+        List<Tokenized> tokenized = decoderTokenizer.encodeBatch(passages);
+        List<Chunk> chunks = new ArrayList<>();
+        for (int p = 0; p < passages.size(); p++) {
+            String text = passages.get(p);
+            Tokenized t = tokenized.get(p);
+            for (int start = 0, index = 0; start < t.length(); start += k, index++) {
+                int end = Math.min(t.length(), start + k);
+                int[] ids = java.util.Arrays.copyOfRange(t.ids(), start, end);
+                int charStart = t.charStart()[start];
+                int charEnd = Math.max(charStart, t.charEnd()[end - 1]);
+                chunks.add(new Chunk(p, index, ids, text.substring(charStart, charEnd), charStart, charEnd));
+            }
+        }
+        return chunks;
+    }
+
+    /**
+     * @param k a chunk size
+     * @throws InvalidRequestException if k &lt; 1
+     */
+    public static void requireValidK(int k) {
+        if (k < 1) {
+            throw new InvalidRequestException("chunk size k must be >= 1 decoder tokens (REFRAG uses 8, 16 or 32), got "
+                    + k);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package io.refrag.encoder;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.refrag.core.Devices;
+import io.refrag.core.ModelLoadException;
+import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.checkpoint.WeightLoader;
+import io.refrag.core.spi.ChunkEncoder;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.Pooling;
+import io.refrag.core.tokenizer.HfTextTokenizer;
+import io.refrag.core.tokenizer.Tokenized;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * A BERT/RoBERTa checkpoint serving as REFRAG's chunk encoder: tokenizes with the encoder's own tokenizer (special
+ * tokens added, truncation to the position limit, no padding from the file), sorts texts by length, runs padded
+ * batches with attention masks and pools one vector per text. Thread-safe.
+ */
+public final class BertChunkEncoder implements ChunkEncoder {
+    private static final Logger LOG = LoggerFactory.getLogger(BertChunkEncoder.class);
+    /** Most padded tokens per forward batch. */
+    private static final int BATCH_TOKENS = 8192;
+    /** Most texts per forward batch. */
+    private static final int BATCH_TEXTS = 128;
+
+    private final String id;
+    private final NDManager manager;
+    private final BertModel model;
+    private final HfTextTokenizer tokenizer;
+    private final Pooling pooling;
+
+    private BertChunkEncoder(String id, NDManager manager, BertModel model, HfTextTokenizer tokenizer, Pooling pooling) {
+        this.id = id;
+        this.manager = manager;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.pooling = pooling;
+    }
+
+    /**
+     * @param folder HF checkpoint folder (config.json, safetensors, tokenizer.json)
+     * @param options device and precision
+     * @param pooling CLS, MEAN or POOLER
+     * @return the encoder
+     */
+    public static BertChunkEncoder load(Path folder, ModelOptions options, Pooling pooling) {
+        return load(folder, HfConfig.read(folder), options, pooling);
+    }
+
+    static BertChunkEncoder load(Path folder, HfConfig hf, ModelOptions options, Pooling pooling) {
+        BertConfig config = BertConfig.from(hf);
+        Device device = Devices.resolve(options.device());
+        HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, true, config.maxTokens());
+        NDManager manager = NDManager.newBaseManager(device);
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
+            DataType type = options.precision().dataType();
+            BertModel model = BertModel.load(config, new WeightLoader(ckpt, manager, type), type);
+            if (pooling == Pooling.POOLER && !model.hasPooler()) {
+                throw new ModelLoadException(folder + " has no pooler.dense weights; pooling 'pooler' is unavailable, "
+                        + "use cls or mean");
+            }
+            manager.cap();
+            LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling", config.modelType(), folder,
+                    config.numHiddenLayers(), config.hiddenSize(), device, options.precision(), pooling);
+            String id = config.modelType() + ":" + folder.toAbsolutePath().normalize() + ":" + options.precision() + ":"
+                    + pooling;
+            return new BertChunkEncoder(id, manager, model, tokenizer, pooling);
+        } catch (RuntimeException e) {
+            manager.close();
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public int hiddenSize() {
+        return model.config().hiddenSize();
+    }
+
+    /** @return the encoder's own tokenizer ([CLS]/[SEP] or &lt;s&gt;/&lt;/s&gt; added) */
+    public HfTextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** @return the weights, for fine-tuning code */
+    public BertModel model() {
+        return model;
+    }
+
+    /** @return arrays held by the weights' manager and every batch in flight */
+    public int liveArrayCount() {
+        return manager.getManagedArrays().size();
+    }
+
+    @Override
+    public float[][] encode(List<String> texts) {
+        List<Tokenized> tokens = tokenizer.encodeBatch(texts);
+        Integer[] order = new Integer[texts.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> tokens.get(i).length()));
+        float[][] out = new float[texts.size()][];
+        int start = 0;
+        while (start < order.length) {
+            int end = start + 1;
+            while (end < order.length && end - start < BATCH_TEXTS
+                    && (long) (end - start + 1) * tokens.get(order[end]).length() <= BATCH_TOKENS) {
+                end++;
+            }
+            encodeBatch(tokens, Arrays.copyOfRange(order, start, end), out);
+            start = end;
+        }
+        return out;
+    }
+
+    /** Encodes texts of similar length (sorted) as one padded batch. */
+    private void encodeBatch(List<Tokenized> tokens, Integer[] batch, float[][] out) {
+        int seq = tokens.get(batch[batch.length - 1]).length();
+        int[] ids = new int[batch.length * seq];
+        int[] mask = new int[batch.length * seq];
+        Arrays.fill(ids, model.config().padTokenId());
+        for (int b = 0; b < batch.length; b++) {
+            int[] t = tokens.get(batch[b]).ids();
+            System.arraycopy(t, 0, ids, b * seq, t.length);
+            Arrays.fill(mask, b * seq, b * seq + t.length, 1);
+        }
+        try (NDManager m = manager.newSubManager()) {
+            NDArray idArray = m.create(ids, new Shape(batch.length, seq)); // [batch, seq]
+            NDArray maskArray = m.create(mask, new Shape(batch.length, seq)); // [batch, seq]
+            NDArray pooled = model.pool(model.forward(idArray, maskArray), maskArray, pooling) // [batch, hidden]
+                    .toType(DataType.FLOAT32, false);
+            float[] flat = pooled.toFloatArray();
+            int h = hiddenSize();
+            for (int b = 0; b < batch.length; b++) {
+                out[batch[b]] = Arrays.copyOfRange(flat, b * h, (b + 1) * h);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,215 @@
+package io.refrag.encoder;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import io.refrag.core.ModelLoadException;
+import io.refrag.core.checkpoint.WeightLoader;
+import io.refrag.core.spi.Pooling;
+
+/**
+ * HF {@code BertModel} / {@code RobertaModel}: embeddings (word + absolute position + token type 0, LayerNorm), post-norm
+ * encoder layers, optional pooler. Immutable; runs batched {@code [batch, seq]} inputs with an attention mask.
+ */
+public final class BertModel {
+    /** Added to masked float32 attention scores. */
+    private static final float MASKED = -1e30f;
+
+    private final BertConfig config;
+    private final DataType computeType;
+    private final BertEmbeddings embeddings;
+    private final BertLayer[] layers;
+    private final NDArray poolerDense; // [hidden, hidden] or null
+    private final NDArray poolerBias;
+
+    private BertModel(BertConfig config, DataType computeType, BertEmbeddings embeddings, BertLayer[] layers,
+            NDArray poolerDense, NDArray poolerBias) {
+        this.config = config;
+        this.computeType = computeType;
+        this.embeddings = embeddings;
+        this.layers = layers;
+        this.poolerDense = poolerDense;
+        this.poolerBias = poolerBias;
+    }
+
+    /** {@code embeddings.*}: word + position + token type 0, then LayerNorm. */
+    private record BertEmbeddings(NDArray wordEmbeddings, NDArray positionEmbeddings, NDArray tokenType0,
+            NDArray layerNormWeight, NDArray layerNormBias) {
+    }
+
+    /** {@code encoder.layer.N.*}, with attention.self.{query,key,value} fused into one matrix. */
+    private record BertLayer(NDArray qkv, NDArray qkvBias, NDArray attentionOutputDense,
+            NDArray attentionOutputDenseBias, NDArray attentionOutputLnWeight, NDArray attentionOutputLnBias,
+            NDArray intermediateDense, NDArray intermediateDenseBias, NDArray outputDense, NDArray outputDenseBias,
+            NDArray outputLnWeight, NDArray outputLnBias) {
+    }
+
+    /**
+     * Loads the weights under HF names, with the prefix fallback {@code ""}, {@code bert.}, {@code roberta.}; MLM /
+     * classification heads and the {@code position_ids} buffer are ignored.
+     *
+     * @param config validated config
+     * @param loader weight loader
+     * @param computeType compute type
+     * @return the model
+     */
+    public static BertModel load(BertConfig config, WeightLoader loader, DataType computeType) {
+        String p = null;
+        for (String candidate : new String[] {"", "bert.", "roberta."}) {
+            if (loader.has(candidate + "embeddings.word_embeddings.weight")) {
+                p = candidate;
+                break;
+            }
+        }
+        if (p == null) {
+            throw new ModelLoadException("missing tensor 'embeddings.word_embeddings.weight' (also looked under the "
+                    + "prefixes 'bert.' and 'roberta.')");
+        }
+        String prefix = p;
+        loader.ignore(n -> n.endsWith("embeddings.position_ids") || n.startsWith("lm_head.") || n.startsWith("cls.")
+                || n.startsWith("classifier."));
+        long h = config.hiddenSize();
+        long inter = config.intermediateSize();
+        String e = prefix + "embeddings.";
+        NDArray tokenTypes = loader.load(e + "token_type_embeddings.weight", config.typeVocabSize(), h);
+        NDArray tokenType0 = tokenTypes.get(0).duplicate(); // [hidden]: every chunk is one segment
+        tokenTypes.close();
+        BertEmbeddings embeddings = new BertEmbeddings(
+                loader.load(e + "word_embeddings.weight", config.vocabSize(), h),
+                loader.load(e + "position_embeddings.weight", config.maxPositionEmbeddings(), h),
+                tokenType0,
+                loader.load(e + "LayerNorm.weight", h),
+                loader.load(e + "LayerNorm.bias", h));
+        BertLayer[] layers = new BertLayer[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String l = prefix + "encoder.layer." + i + ".";
+            String s = l + "attention.self.";
+            layers[i] = new BertLayer(
+                    fuse(loader.load(s + "query.weight", h, h), loader.load(s + "key.weight", h, h),
+                            loader.load(s + "value.weight", h, h)),
+                    fuse(loader.load(s + "query.bias", h), loader.load(s + "key.bias", h),
+                            loader.load(s + "value.bias", h)),
+                    loader.load(l + "attention.output.dense.weight", h, h),
+                    loader.load(l + "attention.output.dense.bias", h),
+                    loader.load(l + "attention.output.LayerNorm.weight", h),
+                    loader.load(l + "attention.output.LayerNorm.bias", h),
+                    loader.load(l + "intermediate.dense.weight", inter, h),
+                    loader.load(l + "intermediate.dense.bias", inter),
+                    loader.load(l + "output.dense.weight", h, inter),
+                    loader.load(l + "output.dense.bias", h),
+                    loader.load(l + "output.LayerNorm.weight", h),
+                    loader.load(l + "output.LayerNorm.bias", h));
+        }
+        boolean pooler = loader.has(prefix + "pooler.dense.weight");
+        NDArray poolerDense = pooler ? loader.load(prefix + "pooler.dense.weight", h, h) : null;
+        NDArray poolerBias = pooler ? loader.load(prefix + "pooler.dense.bias", h) : null;
+        loader.requireAllConsumed();
+        return new BertModel(config, computeType, embeddings, layers, poolerDense, poolerBias);
+    }
+
+    private static NDArray fuse(NDArray... parts) {
+        NDArray fused = NDArrays.concat(new NDList(parts), 0);
+        for (NDArray part : parts) {
+            part.close();
+        }
+        return fused;
+    }
+
+    /** @return the config */
+    public BertConfig config() {
+        return config;
+    }
+
+    /** @return whether {@code pooler.dense} was loaded */
+    public boolean hasPooler() {
+        return poolerDense != null;
+    }
+
+    /**
+     * @param ids {@code [batch, seq]} token ids, right-padded
+     * @param mask {@code [batch, seq]}: 1 for tokens, 0 for padding
+     * @return last hidden states {@code [batch, seq, hidden]}
+     */
+    public NDArray forward(NDArray ids, NDArray mask) {
+        NDManager m = ids.getManager();
+        long seq = ids.getShape().get(1);
+        NDArray positions = m.arange(config.positionOffset(), (int) (config.positionOffset() + seq)); // [seq]
+        NDArray x = embedding(ids, embeddings.wordEmbeddings()) // [batch, seq, hidden]
+                .add(embedding(positions, embeddings.positionEmbeddings())) // + [seq, hidden]
+                .add(embeddings.tokenType0()); // + [hidden]
+        x = layerNorm(x, embeddings.layerNormWeight(), embeddings.layerNormBias());
+        NDArray maskAdd = mask.toType(DataType.FLOAT32, false).neg().add(1).mul(MASKED) // [batch, seq]
+                .expandDims(1).expandDims(1); // [batch, 1, 1, seq]
+        for (BertLayer layer : layers) {
+            x = layerForward(layer, x, maskAdd);
+        }
+        return x;
+    }
+
+    private NDArray layerForward(BertLayer l, NDArray x, NDArray maskAdd) {
+        long batch = x.getShape().get(0);
+        long seq = x.getShape().get(1);
+        int heads = config.numAttentionHeads();
+        int hd = config.headDim();
+        NDList qkv = Linear.linear(x, l.qkv(), l.qkvBias()).singletonOrThrow() // [batch, seq, 3 * hidden]
+                .reshape(batch, seq, 3L * heads, hd)
+                .transpose(0, 2, 1, 3) // [batch, 3 * heads, seq, hd]
+                .split(3, 1);
+        NDArray scores = qkv.get(0).matMul(qkv.get(1).transpose(0, 1, 3, 2)).mul((float) (1 / Math.sqrt(hd)));
+        if (scores.getDataType() != DataType.FLOAT32) {
+            scores = scores.toType(DataType.FLOAT32, false);
+        }
+        NDArray probs = scores.add(maskAdd).softmax(-1).toType(computeType, false); // [batch, heads, seq, seq]
+        NDArray context = probs.matMul(qkv.get(2)) // [batch, heads, seq, hd]
+                .transpose(0, 2, 1, 3)
+                .reshape(batch, seq, (long) heads * hd); // [batch, seq, hidden]
+        NDArray attn = layerNorm(
+                Linear.linear(context, l.attentionOutputDense(), l.attentionOutputDenseBias()).singletonOrThrow().add(x),
+                l.attentionOutputLnWeight(), l.attentionOutputLnBias());
+        NDArray inter = Activation.gelu(
+                Linear.linear(attn, l.intermediateDense(), l.intermediateDenseBias()).singletonOrThrow());
+        return layerNorm(Linear.linear(inter, l.outputDense(), l.outputDenseBias()).singletonOrThrow().add(attn),
+                l.outputLnWeight(), l.outputLnBias());
+    }
+
+    /**
+     * @param hidden last hidden states {@code [batch, seq, hidden]}
+     * @param mask {@code [batch, seq]}
+     * @param pooling CLS, MEAN or POOLER
+     * @return {@code [batch, hidden]}
+     */
+    public NDArray pool(NDArray hidden, NDArray mask, Pooling pooling) {
+        NDArray cls = hidden.get(new NDIndex(":, 0, :")); // [batch, hidden]
+        return switch (pooling) {
+            case CLS -> cls;
+            case MEAN -> {
+                NDArray w = mask.toType(hidden.getDataType(), false).expandDims(2); // [batch, seq, 1]
+                yield hidden.mul(w).sum(new int[] {1}).div(w.sum(new int[] {1}));
+            }
+            case POOLER -> {
+                if (poolerDense == null) {
+                    throw new ModelLoadException("pooling 'pooler' needs pooler.dense weights, which this checkpoint "
+                            + "lacks; use cls or mean");
+                }
+                yield Linear.linear(cls, poolerDense, poolerBias).singletonOrThrow().tanh();
+            }
+        };
+    }
+
+    private NDArray layerNorm(NDArray x, NDArray weight, NDArray bias) {
+        return x.getNDArrayInternal()
+                .layerNorm(x, new Shape(config.hiddenSize()), weight, bias, config.layerNormEps())
+                .singletonOrThrow();
+    }
+
+    private static NDArray embedding(NDArray ids, NDArray table) {
+        return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+}
