@@ -2,7 +2,11 @@ package io.refrag.bench.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import io.refrag.core.Refrag;
 import io.refrag.core.RefragException;
+import io.refrag.core.RefragOptions;
+import io.refrag.core.RefragRequest;
+import io.refrag.core.RefragResult;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
@@ -29,8 +33,10 @@ import java.util.Set;
  */
 public final class Main {
     static final Gson JSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
-    private static final Set<String> MODEL_OPTIONS = Set.of("device", "precision", "threads");
-    private static final Set<String> SAMPLING_OPTIONS = Set.of("max-new-tokens", "temperature", "top-k", "top-p", "seed");
+    static final Set<String> MODEL_OPTIONS = Set.of("device", "precision", "threads");
+    static final Set<String> PIPELINE_OPTIONS = Set.of("encoder", "projector", "question", "context-file", "k", "p",
+            "policy", "policy-file", "pooling");
+    static final Set<String> SAMPLING_OPTIONS = Set.of("max-new-tokens", "temperature", "top-k", "top-p", "seed");
 
     private final PrintStream out;
     private final PrintStream err;
@@ -60,8 +66,9 @@ public final class Main {
             switch (args[0]) {
                 case "generate" -> generate(rest);
                 case "perplexity" -> perplexity(rest);
+                case "compare" -> new Compare(out, err).run(rest);
                 default -> throw new UsageException("unknown command '" + args[0]
-                        + "'; allowed: generate, perplexity");
+                        + "'; allowed: generate, perplexity, compare");
             }
             return 0;
         } catch (RefragException e) {
@@ -75,29 +82,84 @@ public final class Main {
                 "usage: java -jar refrag-bench.jar <command> [options]",
                 "  generate   --decoder DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]",
                 "             [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--threads N] [--json]",
+                "  generate   --decoder DIR --encoder DIR [--projector FILE] --question TEXT --context-file FILE",
+                "             [--k N] [--p F] [--policy NAME] [--policy-file FILE] [--pooling cls|mean|pooler]",
+                "             [--full-context] [sampling and device options] [--json]",
+                "  compare    --decoder DIR --encoder DIR [--projector FILE] --question TEXT --context-file FILE",
+                "             [--passages N] [--k 8,16,32] [--p F] [--policy NAME] [--repeats R] [--chart FILE.svg]",
+                "             [sampling and device options] [--json]",
                 "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--threads N] [--json]");
     }
 
     private void generate(List<String> argv) {
-        Args a = Args.parse("generate", argv, union(Set.of("decoder", "prompt"), MODEL_OPTIONS, SAMPLING_OPTIONS),
-                Set.of("json"));
+        Args a = Args.parse("generate", argv, union(Set.of("decoder", "prompt"), PIPELINE_OPTIONS, MODEL_OPTIONS,
+                SAMPLING_OPTIONS), Set.of("json", "full-context"));
         Path decoderDir = a.requireDir("decoder");
-        String prompt = a.requireString("prompt");
         GenerationOptions options = generationOptions(a);
+        if (a.has("context-file") || a.has("question")) {
+            generateRefrag(a, decoderDir, options);
+            return;
+        }
+        String prompt = a.requireString("prompt");
         try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, modelOptions(a))) {
             long start = System.nanoTime();
             int[] ids = withBos(decoder, decoder.tokenizer().encode(prompt).ids());
             GenerationResult r = Generator.generate(decoder, DecoderInput.ofTokens(ids), options, start);
-            Map<String, Object> json = resultJson(r);
             if (a.flag("json")) {
-                out.println(JSON.toJson(json));
+                out.println(JSON.toJson(resultJson(r)));
             } else {
                 out.println(prompt + r.text());
-                out.printf("[%d prompt tokens, %d generated, finish %s] TTFT %.2f ms, TTIT %.2f ms, %.1f tokens/s%n",
-                        r.promptTokens(), r.generatedTokens(), r.finishReason(), r.metrics().ttftMillis(),
-                        r.metrics().ttitMillis(), r.metrics().throughputTokensPerSecond());
+                out.println(metricsLine(r));
             }
         }
+    }
+
+    private void generateRefrag(Args a, Path decoderDir, GenerationOptions generation) {
+        String question = a.requireString("question");
+        List<String> passages = Refrag.readPassages(a.requireFile("context-file"));
+        RefragOptions options = refragOptions(a, generation).toBuilder().optFullContext(a.flag("full-context")).build();
+        try (Refrag refrag = Pipelines.open(a, decoderDir, !a.flag("full-context"))) {
+            RefragResult r = refrag.generate(RefragRequest.of(question, passages), options);
+            if (a.flag("json")) {
+                out.println(JSON.toJson(refragJson(r)));
+            } else {
+                out.println(r.text());
+                out.println(metricsLine(r.generation()));
+                out.printf("decoder input %d positions (full context %d, %.2fx compression), %d/%d chunks expanded; "
+                        + "encode %.2f ms, policy %.2f ms, prefill %.2f ms%n", r.decoderInputLength(),
+                        r.fullContextTokens(), r.compressionRatio(), r.expandedChunks(), r.totalChunks(),
+                        r.encodeMillis(), r.policyMillis(), r.generation().metrics().prefillMillis());
+            }
+        }
+    }
+
+    static String metricsLine(GenerationResult r) {
+        return String.format("[%d prompt positions, %d generated, finish %s] TTFT %.2f ms, TTIT %.2f ms, %.1f tokens/s",
+                r.promptTokens(), r.generatedTokens(), r.finishReason(), r.metrics().ttftMillis(),
+                r.metrics().ttitMillis(), r.metrics().throughputTokensPerSecond());
+    }
+
+    static Map<String, Object> refragJson(RefragResult r) {
+        Map<String, Object> json = resultJson(r.generation());
+        json.put("decoderInputLength", r.decoderInputLength());
+        json.put("fullContextTokens", r.fullContextTokens());
+        json.put("totalChunks", r.totalChunks());
+        json.put("expandedChunks", r.expandedChunks());
+        json.put("encodeMillis", r.encodeMillis());
+        json.put("policyMillis", r.policyMillis());
+        json.put("cacheHits", r.cacheHits());
+        return json;
+    }
+
+    static RefragOptions refragOptions(Args a, GenerationOptions generation) {
+        RefragOptions.Builder b = RefragOptions.builder()
+                .optK(a.integer("k", 16))
+                .optExpansionFraction(a.number("p", 0f))
+                .optGeneration(generation);
+        if (a.has("policy")) {
+            b.optPolicy(a.requireString("policy"));
+        }
+        return b.build();
     }
 
     private void perplexity(List<String> argv) {

@@ -36,11 +36,21 @@ public final class ChunkEmbedder {
     }
 
     /**
+     * Projected embeddings and how many came from the cache.
+     *
+     * @param rows {@code [texts, decoderHidden]}
+     * @param cacheHits rows served by the cache
+     */
+    public record Embedded(float[][] rows, int cacheHits) {
+    }
+
+    /**
      * @param texts chunk texts
      * @param useCache whether to read and fill the cache
-     * @return {@code [texts.size(), decoderHidden]}
+     * @return the embeddings, in order
      */
-    public float[][] embed(List<String> texts, boolean useCache) {
+    public Embedded embed(List<String> texts, boolean useCache) {
+        int hits = 0;
         float[][] out = new float[texts.size()][];
         Map<String, List<Integer>> missing = new LinkedHashMap<>();
         List<String> keys = new ArrayList<>(texts.size());
@@ -50,6 +60,7 @@ public final class ChunkEmbedder {
             float[] hit = useCache && cache != null ? cache.get(key) : null;
             if (hit != null) {
                 out[i] = hit;
+                hits++;
             } else {
                 missing.computeIfAbsent(texts.get(i), t -> new ArrayList<>()).add(i);
             }
@@ -66,7 +77,7 @@ public final class ChunkEmbedder {
                 }
             }
         }
-        return out;
+        return new Embedded(out, hits);
     }
 
     /**

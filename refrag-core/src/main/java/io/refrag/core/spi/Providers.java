@@ -49,6 +49,27 @@ public final class Providers {
                 "no projector implementation on the class path (is refrag-encoder there?)"));
     }
 
+    /**
+     * Creates an expansion policy by name.
+     *
+     * @param name none, all, random, query-similarity, perplexity, learned (or any registered name)
+     * @param file weights for learned policies, or null
+     * @param options device and precision
+     * @return the policy
+     * @throws io.refrag.core.InvalidRequestException for unknown names
+     */
+    public static ExpansionPolicy loadPolicy(String name, Path file, ModelOptions options) {
+        TreeSet<String> known = new TreeSet<>();
+        for (PolicyProvider p : ServiceLoader.load(PolicyProvider.class)) {
+            if (p.names().contains(name)) {
+                return p.create(name, file, options);
+            }
+            known.addAll(p.names());
+        }
+        throw new io.refrag.core.InvalidRequestException("unknown expansion policy '" + name + "'; available: " + known
+                + (known.isEmpty() ? " (is refrag-policy on the class path?)" : ""));
+    }
+
     private static <P> P byModelType(Class<P> type, HfConfig config, Path folder, String role,
             java.util.function.Function<P, Set<String>> types) {
         String modelType = config.requireString("model_type");

@@ -147,11 +147,11 @@ class ChunkCacheTest {
         CountingEncoder enc = new CountingEncoder();
         LruChunkCache cache = new LruChunkCache(100);
         ChunkEmbedder embedder = new ChunkEmbedder(enc, new DoublingProjector(), cache);
-        float[][] first = embedder.embed(List.of("aa", "b", "aa"), true);
+        float[][] first = embedder.embed(List.of("aa", "b", "aa"), true).rows();
         assertEquals(2, enc.encoded.get());
         assertArrayEquals(new float[] {4, 2 * 'a'}, first[0]);
         assertArrayEquals(first[0], first[2]);
-        embedder.embed(List.of("b", "aa", "ccc"), true);
+        assertEquals(2, embedder.embed(List.of("b", "aa", "ccc"), true).cacheHits());
         assertEquals(3, enc.encoded.get(), "only the new text is encoded");
         embedder.embed(List.of("b"), false);
         assertEquals(4, enc.encoded.get(), "useCache=false always encodes");
@@ -160,7 +160,7 @@ class ChunkCacheTest {
         try {
             List<Future<float[][]>> futures = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
-                futures.add(pool.submit(() -> embedder.embed(List.of("aa", "b", "ccc"), true)));
+                futures.add(pool.submit(() -> embedder.embed(List.of("aa", "b", "ccc"), true).rows()));
             }
             for (Future<float[][]> f : futures) {
                 assertArrayEquals(new float[] {6, 2 * 'c'}, f.get()[2]);

@@ -1,0 +1,19 @@
+package io.refrag.core.spi;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/** {@link java.util.ServiceLoader} entry point of expansion policies. */
+public interface PolicyProvider {
+
+    /** @return policy names this provider creates */
+    Set<String> names();
+
+    /**
+     * @param name one of {@link #names()}
+     * @param file weights for learned policies (null for the others, or for a learned policy to start untrained)
+     * @param options device and precision for learned policies
+     * @return the policy
+     */
+    ExpansionPolicy create(String name, Path file, ModelOptions options);
+}

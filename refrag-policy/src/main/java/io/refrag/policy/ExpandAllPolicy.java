@@ -1,0 +1,22 @@
+package io.refrag.policy;
+
+import io.refrag.core.spi.ExpansionPolicy;
+import io.refrag.core.spi.PolicyInput;
+
+import java.util.stream.IntStream;
+
+/**
+ * {@code all}: every chunk is expanded, whatever the budget; the decoder sees the full context as tokens (the
+ * baseline, though unlike full-context mode the pipeline still chunks the context).
+ */
+public final class ExpandAllPolicy implements ExpansionPolicy {
+    @Override
+    public String name() {
+        return "all";
+    }
+
+    @Override
+    public int[] select(PolicyInput input, int budget) {
+        return IntStream.range(0, input.chunks().size()).toArray();
+    }
+}

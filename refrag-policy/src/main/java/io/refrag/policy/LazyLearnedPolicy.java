@@ -1,0 +1,49 @@
+package io.refrag.policy;
+
+import io.refrag.core.spi.ExpansionPolicy;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.PolicyInput;
+
+/**
+ * An untrained learned policy whose network is created on first use, when the chunk-embedding width is known.
+ * Thread-safe.
+ */
+final class LazyLearnedPolicy implements ExpansionPolicy {
+    private final ModelOptions options;
+    private volatile LearnedPolicy delegate;
+
+    LazyLearnedPolicy(ModelOptions options) {
+        this.options = options;
+    }
+
+    @Override
+    public String name() {
+        return "learned";
+    }
+
+    @Override
+    public boolean needsChunkEmbeddings() {
+        return true;
+    }
+
+    @Override
+    public int[] select(PolicyInput input, int budget) {
+        LearnedPolicy d = delegate;
+        if (d == null) {
+            synchronized (this) {
+                if (delegate == null) {
+                    delegate = LearnedPolicy.untrained(input.chunkEmbeddings()[0].length, options);
+                }
+                d = delegate;
+            }
+        }
+        return d.select(input, budget);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (delegate != null) {
+            delegate.close();
+        }
+    }
+}

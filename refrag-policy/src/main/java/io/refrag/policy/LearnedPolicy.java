@@ -1,0 +1,93 @@
+package io.refrag.policy;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.refrag.core.Devices;
+import io.refrag.core.InvalidRequestException;
+import io.refrag.core.spi.ExpansionPolicy;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.PolicyInput;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * {@code learned}: the {@link PolicyNetwork} scores every chunk from its projected embedding and chunks are chosen
+ * one by one under a pointer mask. Costs one small transformer forward over the chunk embeddings (every chunk must
+ * be encoded). Thread-safe.
+ */
+public final class LearnedPolicy implements ExpansionPolicy {
+    private static final Logger LOG = LoggerFactory.getLogger(LearnedPolicy.class);
+
+    private final PolicyNetwork network;
+
+    /** @param network the policy network (owned from now on) */
+    public LearnedPolicy(PolicyNetwork network) {
+        this.network = network;
+    }
+
+    /**
+     * @param file policy weights
+     * @param options device
+     * @return the policy
+     */
+    public static LearnedPolicy load(Path file, ModelOptions options) {
+        return new LearnedPolicy(PolicyNetwork.load(NDManager.newBaseManager(Devices.resolve(options.device())), file));
+    }
+
+    /**
+     * An untrained network (seed 0, width min(inputSize, 256), 4 heads, 2 layers); logs a warning.
+     *
+     * @param inputSize chunk-embedding width
+     * @param options device
+     * @return the policy
+     */
+    public static LearnedPolicy untrained(int inputSize, ModelOptions options) {
+        LOG.warn("learned policy has no weights file: using an UNTRAINED network (seed 0); train one first");
+        NDManager m = NDManager.newBaseManager(Devices.resolve(options.device()));
+        return new LearnedPolicy(PolicyNetwork.create(m, inputSize, Math.min(inputSize, 256), 4, 2, 0));
+    }
+
+    /** @return the network, for trainers */
+    public PolicyNetwork network() {
+        return network;
+    }
+
+    @Override
+    public String name() {
+        return "learned";
+    }
+
+    @Override
+    public boolean needsChunkEmbeddings() {
+        return true;
+    }
+
+    @Override
+    public int[] select(PolicyInput input, int budget) {
+        float[][] rows = input.chunkEmbeddings();
+        int width = network.inputSize();
+        float[] flat = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != width) {
+                throw new InvalidRequestException("learned policy expects chunk embeddings of width " + width
+                        + " but got " + rows[i].length + " (trained for another decoder?)");
+            }
+            System.arraycopy(rows[i], 0, flat, i * width, width);
+        }
+        float[] logits;
+        try (NDManager m = network.manager().newSubManager()) {
+            logits = network.forward(m.create(flat, new Shape(rows.length, width))).toFloatArray();
+        }
+        int[] picked = PolicyNetwork.selectGreedy(logits, budget);
+        Arrays.sort(picked);
+        return picked;
+    }
+
+    @Override
+    public void close() {
+        network.close();
+    }
+}

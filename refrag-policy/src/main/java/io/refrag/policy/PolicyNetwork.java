@@ -1,0 +1,228 @@
+package io.refrag.policy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import io.refrag.core.InvalidRequestException;
+import io.refrag.core.ModelLoadException;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.checkpoint.SafetensorsWriter;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * REFRAG's learned expansion policy: a small transformer encoder over the chunk embeddings that outputs one logit per
+ * chunk. Weight names follow PyTorch's {@code nn.TransformerEncoderLayer} (post-norm, ReLU):
+ * {@code input_proj.{weight,bias}}, {@code layers.N.self_attn.in_proj_{weight,bias}},
+ * {@code layers.N.self_attn.out_proj.{weight,bias}}, {@code layers.N.linear1/linear2/norm1/norm2.{weight,bias}},
+ * {@code head.{weight,bias}}; metadata {@value #HEADS_KEY} holds the head count.
+ */
+public final class PolicyNetwork implements AutoCloseable {
+    /** Safetensors metadata key holding the number of attention heads. */
+    public static final String HEADS_KEY = "refrag.policy.heads";
+    private static final float LAYER_NORM_EPS = 1e-5f;
+
+    private final NDManager manager;
+    private final Map<String, NDArray> weights; // HF/PyTorch name -> tensor, in file order
+    private final int inputSize;
+    private final int modelSize;
+    private final int heads;
+    private final int layers;
+
+    private PolicyNetwork(NDManager manager, Map<String, NDArray> weights, int heads) {
+        this.manager = manager;
+        this.weights = weights;
+        this.heads = heads;
+        long[] in = weights.get("input_proj.weight").getShape().getShape();
+        this.modelSize = Math.toIntExact(in[0]);
+        this.inputSize = Math.toIntExact(in[1]);
+        this.layers = (int) weights.keySet().stream().filter(n -> n.endsWith(".self_attn.in_proj_weight")).count();
+        if (modelSize % heads != 0) {
+            throw new ModelLoadException("policy width " + modelSize + " is not a multiple of its " + heads + " heads");
+        }
+    }
+
+    /**
+     * A seeded, untrained network (PyTorch Linear init; LayerNorm weight 1, bias 0).
+     *
+     * @param manager owner of the weights (the network closes it)
+     * @param inputSize chunk-embedding width (the decoder hidden size)
+     * @param modelSize transformer width
+     * @param heads attention heads
+     * @param layers transformer layers
+     * @param seed initialisation seed
+     * @return the network
+     */
+    public static PolicyNetwork create(NDManager manager, int inputSize, int modelSize, int heads, int layers,
+            long seed) {
+        if (inputSize < 1 || modelSize < 1 || heads < 1 || layers < 0 || modelSize % heads != 0) {
+            throw new InvalidRequestException("policy network needs sizes >= 1 and width divisible by heads; got input "
+                    + inputSize + ", width " + modelSize + ", heads " + heads + ", layers " + layers);
+        }
+        SplittableRandom r = new SplittableRandom(seed);
+        Map<String, NDArray> w = new LinkedHashMap<>();
+        linear(manager, r, w, "input_proj", modelSize, inputSize);
+        for (int i = 0; i < layers; i++) {
+            String l = "layers." + i + ".";
+            linear(manager, r, w, l + "self_attn.in_proj", 3 * modelSize, modelSize);
+            w.put(l + "self_attn.in_proj_weight", w.remove(l + "self_attn.in_proj.weight"));
+            w.put(l + "self_attn.in_proj_bias", w.remove(l + "self_attn.in_proj.bias"));
+            linear(manager, r, w, l + "self_attn.out_proj", modelSize, modelSize);
+            linear(manager, r, w, l + "linear1", 2 * modelSize, modelSize);
+            linear(manager, r, w, l + "linear2", modelSize, 2 * modelSize);
+            for (String norm : new String[] {"norm1", "norm2"}) {
+                w.put(l + norm + ".weight", manager.ones(new Shape(modelSize)));
+                w.put(l + norm + ".bias", manager.zeros(new Shape(modelSize)));
+            }
+        }
+        linear(manager, r, w, "head", 1, modelSize);
+        return new PolicyNetwork(manager, w, heads);
+    }
+
+    private static void linear(NDManager m, SplittableRandom r, Map<String, NDArray> w, String name, int out, int in) {
+        double bound = 1 / Math.sqrt(in);
+        float[] weight = new float[out * in];
+        float[] bias = new float[out];
+        for (int i = 0; i < weight.length; i++) {
+            weight[i] = (float) r.nextDouble(-bound, bound);
+        }
+        for (int i = 0; i < bias.length; i++) {
+            bias[i] = (float) r.nextDouble(-bound, bound);
+        }
+        w.put(name + ".weight", m.create(weight, new Shape(out, in)));
+        w.put(name + ".bias", m.create(bias, new Shape(out)));
+    }
+
+    /**
+     * @param manager owner of the weights (the network closes it)
+     * @param file a policy safetensors file
+     * @return the network
+     */
+    public static PolicyNetwork load(NDManager manager, Path file) {
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(file)) {
+            String heads = c.metadata().get(HEADS_KEY);
+            if (heads == null) {
+                throw new ModelLoadException(file + " lacks the metadata key " + HEADS_KEY + " (is it a policy file?)");
+            }
+            if (c.find("input_proj.weight").isEmpty() || c.find("head.weight").isEmpty()) {
+                throw new ModelLoadException(file + " lacks input_proj.weight or head.weight (is it a policy file?)");
+            }
+            Map<String, NDArray> w = new LinkedHashMap<>();
+            for (String name : c.names()) {
+                w.put(name, manager.create(c.readFloats(name), new Shape(c.info(name).shape())));
+            }
+            return new PolicyNetwork(manager, w, Integer.parseInt(heads));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** @return chunk-embedding width it accepts */
+    public int inputSize() {
+        return inputSize;
+    }
+
+    /** @return all weights in file order, for trainers */
+    public List<NDArray> parameters() {
+        return new ArrayList<>(weights.values());
+    }
+
+    /**
+     * @param x chunk embeddings {@code [chunks, inputSize]}
+     * @return one logit per chunk {@code [chunks]}, owned by x's manager
+     */
+    public NDArray forward(NDArray x) {
+        long n = x.getShape().get(0);
+        int hd = modelSize / heads;
+        NDArray h = linear(x, "input_proj"); // [chunks, width]
+        for (int i = 0; i < layers; i++) {
+            String l = "layers." + i + ".";
+            NDList qkv = Linear.linear(h, w(l + "self_attn.in_proj_weight"), w(l + "self_attn.in_proj_bias"))
+                    .singletonOrThrow() // [chunks, 3 * width]
+                    .reshape(n, 3L * heads, hd)
+                    .transpose(1, 0, 2) // [3 * heads, chunks, hd]
+                    .split(3, 0);
+            NDArray attn = qkv.get(0).matMul(qkv.get(1).transpose(0, 2, 1)).mul((float) (1 / Math.sqrt(hd)))
+                    .softmax(-1)
+                    .matMul(qkv.get(2)) // [heads, chunks, hd]
+                    .transpose(1, 0, 2)
+                    .reshape(n, modelSize); // [chunks, width]
+            h = layerNorm(h.add(linear(attn, l + "self_attn.out_proj")), l + "norm1");
+            NDArray ff = linear(Activation.relu(linear(h, l + "linear1")), l + "linear2");
+            h = layerNorm(h.add(ff), l + "norm2");
+        }
+        return linear(h, "head").reshape(n); // [chunks]
+    }
+
+    /**
+     * Selects chunks one by one with a pointer mask: each step takes the highest-logit chunk not yet chosen (greedy
+     * decoding of the policy's sequential choice).
+     *
+     * @param logits one per chunk
+     * @param budget how many to choose
+     * @return chosen indices, in choice order
+     */
+    public static int[] selectGreedy(float[] logits, int budget) {
+        boolean[] taken = new boolean[logits.length];
+        int[] picked = new int[budget];
+        for (int step = 0; step < budget; step++) {
+            int best = -1;
+            for (int i = 0; i < logits.length; i++) {
+                if (!taken[i] && (best < 0 || logits[i] > logits[best])) {
+                    best = i;
+                }
+            }
+            taken[best] = true;
+            picked[step] = best;
+        }
+        return picked;
+    }
+
+    /**
+     * Writes the network atomically.
+     *
+     * @param file target safetensors file
+     */
+    public void save(Path file) {
+        SafetensorsWriter sw = new SafetensorsWriter().metadata(HEADS_KEY, Integer.toString(heads));
+        weights.forEach((name, t) -> sw.add(name, t.toFloatArray(), t.getShape().getShape()));
+        sw.write(file);
+    }
+
+    /** @return the network's manager (owner of its weights) */
+    NDManager manager() {
+        return manager;
+    }
+
+    private NDArray w(String name) {
+        NDArray t = weights.get(name);
+        if (t == null) {
+            throw new ModelLoadException("policy network is missing tensor '" + name + "'");
+        }
+        return t;
+    }
+
+    private NDArray linear(NDArray x, String module) {
+        return Linear.linear(x, w(module + ".weight"), w(module + ".bias")).singletonOrThrow();
+    }
+
+    private NDArray layerNorm(NDArray x, String module) {
+        return x.getNDArrayInternal()
+                .layerNorm(x, new Shape(modelSize), w(module + ".weight"), w(module + ".bias"), LAYER_NORM_EPS)
+                .singletonOrThrow();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

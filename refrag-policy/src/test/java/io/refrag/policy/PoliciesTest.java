@@ -1,0 +1,170 @@
+package io.refrag.policy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import io.refrag.core.InvalidRequestException;
+import io.refrag.core.chunk.Chunk;
+import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.spi.DecoderInfo;
+import io.refrag.core.spi.DecoderInput;
+import io.refrag.core.spi.DecoderSession;
+import io.refrag.core.spi.ExpansionPolicy;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.spi.Precision;
+import io.refrag.core.spi.Providers;
+import io.refrag.core.tokenizer.TextTokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+class PoliciesTest {
+    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+
+    @TempDir
+    Path tmp;
+
+    /** Two passages: 3 chunks then 2 chunks; token ids encode (passage, chunk). */
+    private static List<Chunk> chunks() {
+        List<Chunk> out = new ArrayList<>();
+        int[][] sizes = {{4, 4, 2}, {4, 3}};
+        for (int p = 0; p < sizes.length; p++) {
+            for (int i = 0; i < sizes[p].length; i++) {
+                int[] ids = new int[sizes[p][i]];
+                Arrays.fill(ids, 10 * p + i);
+                out.add(new Chunk(p, i, ids, "p" + p + "c" + i, 0, 1));
+            }
+        }
+        return out;
+    }
+
+    private static PolicyInput input(float[][] embeddings, float[] query, CausalDecoder decoder, long seed) {
+        return new PolicyInput(chunks(), embeddings, "q", query, decoder, seed);
+    }
+
+    @Test
+    void registeredNamesResolveAndUnknownOnesAreListed() {
+        for (String name : List.of("none", "all", "random", "query-similarity", "perplexity", "learned")) {
+            try (ExpansionPolicy p = Providers.loadPolicy(name, null, CPU)) {
+                assertEquals(name, p.name());
+            }
+        }
+        var e = assertThrows(InvalidRequestException.class, () -> Providers.loadPolicy("best", null, CPU));
+        assertTrue(e.getMessage().contains("'best'") && e.getMessage().contains("query-similarity"), e.getMessage());
+    }
+
+    @Test
+    void noneAndAllIgnoreTheBudget() {
+        assertArrayEquals(new int[0], new NoExpansionPolicy().select(input(null, null, null, 0), 3));
+        assertArrayEquals(new int[] {0, 1, 2, 3, 4}, new ExpandAllPolicy().select(input(null, null, null, 0), 1));
+    }
+
+    @Test
+    void randomIsSeededDistinctAndWithinBudget() {
+        RandomPolicy p = new RandomPolicy();
+        int[] a = p.select(input(null, null, null, 7), 3);
+        assertArrayEquals(a, p.select(input(null, null, null, 7), 3));
+        assertEquals(3, Arrays.stream(a).distinct().count());
+        boolean differs = false;
+        for (long seed = 8; seed < 20 && !differs; seed++) {
+            differs = !Arrays.equals(a, p.select(input(null, null, null, seed), 3));
+        }
+        assertTrue(differs, "different seeds should give different subsets");
+    }
+
+    @Test
+    void querySimilarityExpandsTheMostSimilarChunks() {
+        float[][] emb = {{1, 0}, {0, 1}, {0.9f, 0.1f}, {-1, 0}, {0.7f, 0.7f}};
+        int[] picked = new QuerySimilarityPolicy().select(input(emb, new float[] {1, 0}, null, 0), 2);
+        assertArrayEquals(new int[] {0, 2}, picked);
+    }
+
+    /** A decoder whose NLL of a token equals its id / 10: higher ids are "harder". */
+    private static final class ScoringDecoder implements CausalDecoder {
+        final List<int[]> scored = new ArrayList<>();
+
+        @Override
+        public String id() {
+            return "fake";
+        }
+
+        @Override
+        public DecoderInfo info() {
+            return new DecoderInfo(2, 100, 6, 1, new int[] {2});
+        }
+
+        @Override
+        public TextTokenizer tokenizer() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public float[][] embedTokens(int[] ids) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public DecoderSession newSession(int capacity) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public float[] tokenNll(DecoderInput context, int[] targets) {
+            assertTrue(context.length() + targets.length - 1 <= info().maxPositions());
+            scored.add(targets);
+            float[] out = new float[targets.length];
+            for (int i = 0; i < targets.length; i++) {
+                out[i] = targets[i] / 10f;
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void perplexityExpandsTheHardestChunksScoringEachPassageInWindows() {
+        ScoringDecoder d = new ScoringDecoder();
+        int[] picked = new PerplexityPolicy().select(input(null, null, d, 0), 2);
+        assertArrayEquals(new int[] {3, 4}, picked); // passage 1's chunks have ids 10 and 11
+        // passages of 10 and 7 tokens in windows of maxPositions - 1 = 5 targets
+        assertEquals(List.of(5, 5, 5, 2), d.scored.stream().map(t -> t.length).toList());
+    }
+
+    @Test
+    void learnedPolicySelectsByLogitsAndRoundTripsThroughSafetensors() {
+        Path file = tmp.resolve("policy.safetensors");
+        float[][] emb = {{1, 0, 0, 1}, {0, 1, 1, 0}, {0.5f, 0.5f, 0, 0}, {0, 0, 1, 1}, {1, 1, 1, 1}};
+        int[] expected;
+        try (PolicyNetwork net = PolicyNetwork.create(NDManager.newBaseManager(), 4, 8, 2, 2, 3);
+                LearnedPolicy policy = new LearnedPolicy(net)) {
+            expected = policy.select(input(emb, null, null, 0), 2);
+            assertEquals(2, expected.length);
+            net.save(file);
+        }
+        try (LearnedPolicy loaded = LearnedPolicy.load(file, CPU)) {
+            assertArrayEquals(expected, loaded.select(input(emb, null, null, 0), 2));
+            var e = assertThrows(InvalidRequestException.class,
+                    () -> loaded.select(input(new float[][] {{1, 2, 3}}, null, null, 0), 1));
+            assertTrue(e.getMessage().contains("width 4"), e.getMessage());
+        }
+    }
+
+    @Test
+    void pointerMaskNeverRepeatsAChunk() {
+        int[] picked = PolicyNetwork.selectGreedy(new float[] {0.1f, 3f, 3f, -1f, 2f}, 4);
+        assertArrayEquals(new int[] {1, 2, 4, 0}, picked);
+        assertNotEquals(picked[0], picked[1]);
+    }
+}
