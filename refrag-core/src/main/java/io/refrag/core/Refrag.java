@@ -20,7 +20,6 @@ import io.refrag.core.spi.PolicyInput;
 import io.refrag.core.spi.Projector;
 import io.refrag.core.spi.Providers;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -473,18 +472,6 @@ public final class Refrag implements AutoCloseable {
                     }
                 }
             }
-        }
-    }
-
-    /**
-     * @param file a text file
-     * @return its non-blank lines (one passage per line)
-     */
-    public static List<String> readPassages(Path file) {
-        try {
-            return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
-        } catch (java.io.IOException e) {
-            throw new InvalidRequestException("cannot read passages from " + file + ": " + e.getMessage());
         }
     }
 }

@@ -1,5 +1,8 @@
 package io.refrag.core;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -58,6 +61,19 @@ public final class RefragRequest {
             b.text((passages.isEmpty() ? "" : "\n\n") + "Question: " + question + "\nAnswer:");
         }
         return b.build();
+    }
+
+    /**
+     * @param file a UTF-8 text file with one passage per line
+     * @return its non-blank lines
+     * @throws InvalidRequestException if it cannot be read
+     */
+    public static List<String> readPassages(Path file) {
+        try {
+            return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
+        } catch (IOException e) {
+            throw new InvalidRequestException("cannot read passages from " + file + ": " + e.getMessage());
+        }
     }
 
     /** @return the segments in order */

@@ -1,9 +1,9 @@
 package io.refrag.encoder;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -92,10 +92,10 @@ public final class BertModel {
             String l = prefix + "encoder.layer." + i + ".";
             String s = l + "attention.self.";
             layers[i] = new BertLayer(
-                    fuse(loader.load(s + "query.weight", h, h), loader.load(s + "key.weight", h, h),
-                            loader.load(s + "value.weight", h, h)),
-                    fuse(loader.load(s + "query.bias", h), loader.load(s + "key.bias", h),
-                            loader.load(s + "value.bias", h)),
+                    loader.loadStacked(new String[] {s + "query.weight", s + "key.weight", s + "value.weight"},
+                            new long[] {h, h, h}, h),
+                    loader.loadStacked(new String[] {s + "query.bias", s + "key.bias", s + "value.bias"},
+                            new long[] {h, h, h}),
                     loader.load(l + "attention.output.dense.weight", h, h),
                     loader.load(l + "attention.output.dense.bias", h),
                     loader.load(l + "attention.output.LayerNorm.weight", h),
@@ -112,14 +112,6 @@ public final class BertModel {
         NDArray poolerBias = pooler ? loader.load(prefix + "pooler.dense.bias", h) : null;
         loader.requireAllConsumed();
         return new BertModel(config, computeType, embeddings, layers, poolerDense, poolerBias);
-    }
-
-    private static NDArray fuse(NDArray... parts) {
-        NDArray fused = NDArrays.concat(new NDList(parts), 0);
-        for (NDArray part : parts) {
-            part.close();
-        }
-        return fused;
     }
 
     /** @return the config */
@@ -148,7 +140,12 @@ public final class BertModel {
         NDArray maskAdd = mask.toType(DataType.FLOAT32, false).neg().add(1).mul(MASKED) // [batch, seq]
                 .expandDims(1).expandDims(1); // [batch, 1, 1, seq]
         for (BertLayer layer : layers) {
-            x = layerForward(layer, x, maskAdd);
+            try (NDScope scope = new NDScope()) { // free each layer's attention scores when it ends
+                NDArray next = layerForward(layer, x, maskAdd);
+                NDScope.unregister(next);
+                x.close(); // the previous layer's output (or the embeddings, created here)
+                x = next;
+            }
         }
         return x;
     }

@@ -42,17 +42,17 @@ final class Compare {
                 Main.PIPELINE_OPTIONS, Main.MODEL_OPTIONS, Main.SAMPLING_OPTIONS), Set.of("json"));
         Path decoderDir = a.requireDir("decoder");
         String question = a.requireString("question");
-        List<String> corpus = Refrag.readPassages(a.requireFile("context-file"));
+        List<String> corpus = RefragRequest.readPassages(a.requireFile("context-file"));
         List<Integer> ks = a.integerList("k", List.of(8, 16, 32));
         int repeats = a.integer("repeats", 3);
         if (repeats < 1) {
             throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
         }
         GenerationOptions generation = Main.generationOptions(a);
-        RefragOptions base = Main.refragOptions(a, generation);
         for (int k : ks) {
-            base.toBuilder().optK(k); // validates every k before any model is loaded
+            RefragOptions.builder().optK(k); // validates every k before any model is loaded
         }
+        RefragOptions base = Main.refragOptions(a, generation, ks.get(0));
         try (Refrag refrag = Pipelines.open(a, decoderDir, true)) {
             int limit = refrag.decoder().info().maxPositions();
             List<String> passages = a.has("passages")

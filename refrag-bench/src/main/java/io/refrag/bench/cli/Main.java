@@ -116,8 +116,8 @@ public final class Main {
 
     private void generateRefrag(Args a, Path decoderDir, GenerationOptions generation) {
         String question = a.requireString("question");
-        List<String> passages = Refrag.readPassages(a.requireFile("context-file"));
-        RefragOptions options = refragOptions(a, generation).toBuilder().optFullContext(a.flag("full-context")).build();
+        List<String> passages = RefragRequest.readPassages(a.requireFile("context-file"));
+        RefragOptions options = refragOptions(a, generation, a.integer("k", 16)).toBuilder().optFullContext(a.flag("full-context")).build();
         try (Refrag refrag = Pipelines.open(a, decoderDir, !a.flag("full-context"))) {
             RefragResult r = refrag.generate(RefragRequest.of(question, passages), options);
             if (a.flag("json")) {
@@ -151,9 +151,9 @@ public final class Main {
         return json;
     }
 
-    static RefragOptions refragOptions(Args a, GenerationOptions generation) {
+    static RefragOptions refragOptions(Args a, GenerationOptions generation, int k) {
         RefragOptions.Builder b = RefragOptions.builder()
-                .optK(a.integer("k", 16))
+                .optK(k)
                 .optExpansionFraction(a.number("p", 0f))
                 .optGeneration(generation);
         if (a.has("policy")) {

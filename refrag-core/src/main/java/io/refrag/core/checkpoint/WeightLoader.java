@@ -1,6 +1,8 @@
 package io.refrag.core.checkpoint;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -86,6 +88,28 @@ public final class WeightLoader {
         owned.setName(name);
         consumed.add(name);
         return owned;
+    }
+
+    /**
+     * Loads several tensors and stacks them along the first axis into one (fused q|k|v or gate|up projections), so a
+     * forward pass runs one matrix product instead of several. The parts are freed.
+     *
+     * @param names HF names of the parts, in stacking order
+     * @param rows first dimension of each part
+     * @param trailing the remaining dimensions, shared by all parts
+     * @return the stacked tensor {@code [sum(rows), trailing...]}
+     */
+    public NDArray loadStacked(String[] names, long[] rows, long... trailing) {
+        NDList parts = new NDList();
+        for (int i = 0; i < names.length; i++) {
+            long[] shape = new long[trailing.length + 1];
+            shape[0] = rows[i];
+            System.arraycopy(trailing, 0, shape, 1, trailing.length);
+            parts.add(load(names[i], shape));
+        }
+        NDArray stacked = NDArrays.concat(parts, 0);
+        parts.close();
+        return stacked;
     }
 
     /**

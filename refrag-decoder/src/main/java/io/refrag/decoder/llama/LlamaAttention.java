@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.core.Linear;
@@ -92,41 +93,52 @@ final class LlamaAttention {
      */
     private NDArray blockwiseAttention(NDArray q, NDArray keys, NDArray values, int past) {
         int seq = Math.toIntExact(q.getShape().get(1));
+        long total = past + seq;
+        int block = (int) Math.max(1, Math.min(seq, SCORE_BUDGET / (config.numAttentionHeads() * total)));
+        NDList outputs = new NDList();
+        for (int b0 = 0; b0 < seq; b0 += block) {
+            try (NDScope scope = new NDScope()) { // frees this block's scores before the next block
+                attendBlock(q, keys, values, past, b0, Math.min(seq, b0 + block), outputs);
+            }
+            NDScope.register(outputs.get(outputs.size() - 1)); // the block output belongs to the caller's scope
+        }
+        return outputs.size() == 1 ? outputs.singletonOrThrow() : NDArrays.concat(outputs, 1);
+    }
+
+    /** Attention of queries {@code [b0, b1)}; appends {@code [heads, b1 - b0, headDim]} to {@code outputs}. */
+    private void attendBlock(NDArray q, NDArray keys, NDArray values, int past, int b0, int b1, NDList outputs) {
+        int seq = Math.toIntExact(q.getShape().get(1));
         int kvHeads = config.numKeyValueHeads();
         int groups = config.numKeyValueGroups();
         int headDim = config.headDim();
         int total = past + seq;
-        int block = (int) Math.max(1, Math.min(seq, SCORE_BUDGET / ((long) config.numAttentionHeads() * total)));
         NDManager m = q.getManager();
-        NDList outputs = new NDList();
-        for (int b0 = 0; b0 < seq; b0 += block) {
-            int b1 = Math.min(seq, b0 + block);
-            int rows = b1 - b0;
-            int kvLen = past + b1; // causal: later keys are never needed
-            NDArray qb = rows == seq ? q : q.get(new NDIndex(":, {}:{}", b0, b1)); // [heads, rows, headDim]
-            NDArray kb = kvLen == total ? keys : keys.get(new NDIndex(":, :{}", kvLen)); // [kvHeads, kvLen, headDim]
-            NDArray vb = kvLen == total ? values : values.get(new NDIndex(":, :{}", kvLen));
-            DataType type = qb.getDataType();
-            NDArray scores = qb.reshape(kvHeads, (long) groups * rows, headDim)
-                    .matMul(kb.transpose(0, 2, 1))
-                    .mul(scaling); // [kvHeads, groups * rows, kvLen]
-            if (type != DataType.FLOAT32) {
-                scores = scores.toType(DataType.FLOAT32, false); // softmax in float32, as HF does
-            }
-            if (rows > 1) {
-                // key j is hidden from query i when j > past + b0 + i
-                NDArray queryPos = m.arange(past + b0, past + b1).reshape(rows, 1); // [rows, 1]
-                NDArray keyPos = m.arange(0, kvLen).reshape(1, kvLen); // [1, kvLen]
-                NDArray mask = keyPos.gt(queryPos).toType(DataType.FLOAT32, false).mul(MASKED); // [rows, kvLen]
-                scores = scores.reshape(kvHeads, groups, rows, kvLen).add(mask)
-                        .reshape(kvHeads, (long) groups * rows, kvLen);
-            }
-            NDArray probs = scores.softmax(-1);
-            if (type != DataType.FLOAT32) {
-                probs = probs.toType(type, false);
-            }
-            outputs.add(probs.matMul(vb).reshape(config.numAttentionHeads(), rows, headDim)); // [heads, rows, headDim]
+        int rows = b1 - b0;
+        int kvLen = past + b1; // causal: later keys are never needed
+        NDArray qb = rows == seq ? q : q.get(new NDIndex(":, {}:{}", b0, b1)); // [heads, rows, headDim]
+        NDArray kb = kvLen == total ? keys : keys.get(new NDIndex(":, :{}", kvLen)); // [kvHeads, kvLen, headDim]
+        NDArray vb = kvLen == total ? values : values.get(new NDIndex(":, :{}", kvLen));
+        DataType type = qb.getDataType();
+        NDArray scores = qb.reshape(kvHeads, (long) groups * rows, headDim)
+                .matMul(kb.transpose(0, 2, 1))
+                .mul(scaling); // [kvHeads, groups * rows, kvLen]
+        if (type != DataType.FLOAT32) {
+            scores = scores.toType(DataType.FLOAT32, false); // softmax in float32, as HF does
         }
-        return outputs.size() == 1 ? outputs.singletonOrThrow() : NDArrays.concat(outputs, 1);
+        if (rows > 1) {
+            // key j is hidden from query i when j > past + b0 + i
+            NDArray queryPos = m.arange(past + b0, past + b1).reshape(rows, 1); // [rows, 1]
+            NDArray keyPos = m.arange(0, kvLen).reshape(1, kvLen); // [1, kvLen]
+            NDArray mask = keyPos.gt(queryPos).toType(DataType.FLOAT32, false).mul(MASKED); // [rows, kvLen]
+            scores = scores.reshape(kvHeads, groups, rows, kvLen).add(mask)
+                    .reshape(kvHeads, (long) groups * rows, kvLen);
+        }
+        NDArray probs = scores.softmax(-1);
+        if (type != DataType.FLOAT32) {
+            probs = probs.toType(type, false);
+        }
+        NDArray out = probs.matMul(vb).reshape(config.numAttentionHeads(), rows, headDim); // [heads, rows, headDim]
+        NDScope.unregister(out);
+        outputs.add(out);
     }
 }

@@ -24,6 +24,7 @@ import io.refrag.core.tokenizer.TextTokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -43,18 +44,32 @@ public final class LlamaDecoder implements CausalDecoder {
     private final DecoderInfo info;
     private final AtomicInteger openSessions = new AtomicInteger();
 
-    private LlamaDecoder(String id, NDManager manager, LlamaForCausalLM model, HfTextTokenizer tokenizer) {
+    private LlamaDecoder(String id, NDManager manager, LlamaForCausalLM model, HfTextTokenizer tokenizer,
+            int[] eosTokenIds) {
         this.id = id;
         this.manager = manager;
         this.model = model;
         this.tokenizer = tokenizer;
         LlamaConfig c = model.config();
         this.info = new DecoderInfo(c.hiddenSize(), c.vocabSize(), c.maxPositionEmbeddings(), c.bosTokenId(),
-                c.eosTokenIds().clone());
+                eosTokenIds);
+    }
+
+    /** EOS ids: {@code generation_config.json}'s when present (as HF generate() does), else config.json's. */
+    private static int[] eosTokenIds(Path folder, LlamaConfig config) {
+        Path generation = folder.resolve("generation_config.json");
+        if (Files.isRegularFile(generation)) {
+            int[] ids = HfConfig.readFile(generation).optIntList("eos_token_id");
+            if (ids.length > 0) {
+                return ids;
+            }
+        }
+        return config.eosTokenIds().clone();
     }
 
     /**
-     * Loads {@code config.json}, the safetensors weights and {@code tokenizer.json} of a folder.
+     * Loads {@code config.json}, the safetensors weights, {@code tokenizer.json} and, when present,
+     * {@code generation_config.json} of a folder.
      *
      * @param folder the checkpoint folder
      * @param options device and precision
@@ -78,7 +93,7 @@ public final class LlamaDecoder implements CausalDecoder {
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                     config.numKeyValueHeads(), device, options.precision());
             String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision();
-            return new LlamaDecoder(id, manager, model, tokenizer);
+            return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config));
         } catch (RuntimeException e) {
             manager.close();
             tokenizer.close();

@@ -1,9 +1,9 @@
 package io.refrag.decoder.llama;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Linear;
@@ -58,21 +58,19 @@ public final class LlamaForCausalLM {
         for (int i = 0; i < layers.length; i++) {
             String l = p + "layers." + i + ".";
             String a = l + "self_attn.";
-            NDArray qkv = fuse(
-                    loader.load(a + "q_proj.weight", qDim, hidden),
-                    loader.load(a + "k_proj.weight", kvDim, hidden),
-                    loader.load(a + "v_proj.weight", kvDim, hidden));
-            NDArray qkvBias = config.attentionBias()
-                    ? fuse(loader.load(a + "q_proj.bias", qDim), loader.load(a + "k_proj.bias", kvDim),
-                            loader.load(a + "v_proj.bias", kvDim))
-                    : null;
+            long[] qkvRows = {qDim, kvDim, kvDim};
+            String[] qkvNames = {a + "q_proj", a + "k_proj", a + "v_proj"};
+            NDArray qkv = loader.loadStacked(suffixed(qkvNames, ".weight"), qkvRows, hidden);
+            NDArray qkvBias = config.attentionBias() ? loader.loadStacked(suffixed(qkvNames, ".bias"), qkvRows) : null;
             NDArray oProj = loader.load(a + "o_proj.weight", hidden, qDim);
             NDArray oBias = config.attentionBias() ? loader.load(a + "o_proj.bias", hidden) : null;
             String m = l + "mlp.";
             boolean mb = config.mlpBias();
+            String[] gateUp = {m + "gate_proj", m + "up_proj"};
+            long[] gateUpRows = {inter, inter};
             LlamaMLP mlp = new LlamaMLP(
-                    fuse(loader.load(m + "gate_proj.weight", inter, hidden), loader.load(m + "up_proj.weight", inter, hidden)),
-                    mb ? fuse(loader.load(m + "gate_proj.bias", inter), loader.load(m + "up_proj.bias", inter)) : null,
+                    loader.loadStacked(suffixed(gateUp, ".weight"), gateUpRows, hidden),
+                    mb ? loader.loadStacked(suffixed(gateUp, ".bias"), gateUpRows) : null,
                     loader.load(m + "down_proj.weight", hidden, inter),
                     mb ? loader.load(m + "down_proj.bias", hidden) : null);
             layers[i] = new LlamaDecoderLayer(
@@ -94,13 +92,12 @@ public final class LlamaForCausalLM {
         return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead);
     }
 
-    /** Stacks HF's separate projections along the output axis into one matrix, freeing the parts. */
-    private static NDArray fuse(NDArray... parts) {
-        NDArray fused = NDArrays.concat(new NDList(parts), 0);
-        for (NDArray p : parts) {
-            p.close();
+    private static String[] suffixed(String[] modules, String suffix) {
+        String[] out = new String[modules.length];
+        for (int i = 0; i < modules.length; i++) {
+            out[i] = modules[i] + suffix;
         }
-        return fused;
+        return out;
     }
 
     /** @return the config */
@@ -135,7 +132,15 @@ public final class LlamaForCausalLM {
         NDList cosSin = rotaryEmb.cosSin(m, past, seq, computeType); // each [seq, headDim], shared by all layers
         NDArray h = inputsEmbeds;
         for (LlamaDecoderLayer layer : layers) {
-            h = layer.forward(h, cosSin.get(0), cosSin.get(1), cache, past);
+            // a layer's intermediates are freed when it ends (autograd keeps what backward needs natively)
+            try (NDScope scope = new NDScope()) {
+                NDArray next = layer.forward(h, cosSin.get(0), cosSin.get(1), cache, past);
+                NDScope.unregister(next);
+                if (h != inputsEmbeds) {
+                    h.close(); // the previous layer's output; the caller's input stays open
+                }
+                h = next;
+            }
         }
         return norm.forward(h);
     }

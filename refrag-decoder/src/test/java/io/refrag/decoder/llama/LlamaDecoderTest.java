@@ -175,6 +175,19 @@ class LlamaDecoderTest {
     }
 
     @Test
+    void forwardFreesEachLayersAndBlocksIntermediates() {
+        Path dir = RandomLlamaCheckpoint.builder().shape(64, 32, 48, 6, 4, 2).maxPositions(4096).write(tmp.resolve("deep"));
+        try (LlamaDecoder d = LlamaDecoder.load(dir, CPU); NDManager m = NDManager.newBaseManager()) {
+            int[] ids = randomIds(2100, 64, 2); // several query blocks per layer
+            NDArray embeds = d.model().embedTokens(m.create(ids));
+            d.model().forward(embeds, null, 0);
+            // ids, embeddings, cos/sin, final norm's few temporaries: nothing per layer or per block survives
+            int live = m.getManagedArrays().size();
+            assertTrue(live < 16, live + " arrays still live after a 6-layer blockwise forward");
+        }
+    }
+
+    @Test
     void fp16ComputeStaysCloseToFp32() {
         Path dir = tiny(2, false, false, false, TensorDType.F16);
         int[] ids = randomIds(16, 64, 4);
@@ -305,6 +318,16 @@ class LlamaDecoderTest {
             assertEquals(io.refrag.core.generate.FinishReason.LENGTH, r.finishReason());
             assertTrue(r.metrics().ttftMillis() > 0 && r.metrics().ttitMillis() > 0);
 
+            List<Integer> streamed = new ArrayList<>();
+            StringBuilder text = new StringBuilder();
+            GenerationResult s = Generator.generate(d, DecoderInput.ofTokens(1, 2, 3), GenerationOptions.builder()
+                    .optMaxNewTokens(5).optStopTokenIds().optListener((id, delta) -> {
+                        streamed.add(id);
+                        text.append(delta);
+                    }).build(), System.nanoTime());
+            assertArrayEquals(s.tokenIds(), streamed.stream().mapToInt(Integer::intValue).toArray());
+            assertEquals(s.text(), text.toString());
+
             int first = r.tokenIds()[0];
             GenerationResult stopped = Generator.generate(d, DecoderInput.ofTokens(1, 2, 3),
                     GenerationOptions.builder().optMaxNewTokens(5).optStopTokenIds(first).build(), System.nanoTime());
@@ -318,6 +341,18 @@ class LlamaDecoderTest {
 
             assertThrows(ContextTooLongException.class, () -> Generator.generate(d, DecoderInput.ofTokens(new int[17]),
                     GenerationOptions.defaults(), System.nanoTime()));
+        }
+    }
+
+    @Test
+    void generationConfigOverridesTheEosTokens() throws Exception {
+        Path dir = tiny(2, false, false, false, TensorDType.F32);
+        try (LlamaDecoder d = LlamaDecoder.load(dir, CPU)) {
+            assertArrayEquals(new int[] {2}, d.info().eosTokenIds());
+        }
+        Files.writeString(dir.resolve("generation_config.json"), "{\"bos_token_id\": 1, \"eos_token_id\": [7, 9]}");
+        try (LlamaDecoder d = LlamaDecoder.load(dir, CPU)) {
+            assertArrayEquals(new int[] {7, 9}, d.info().eosTokenIds());
         }
     }
 

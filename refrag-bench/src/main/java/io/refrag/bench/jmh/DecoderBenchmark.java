@@ -1,0 +1,82 @@
+package io.refrag.bench.jmh;
+
+import io.refrag.core.spi.DecoderInput;
+import io.refrag.core.spi.DecoderSession;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.decoder.llama.LlamaDecoder;
+import io.refrag.decoder.llama.RandomLlamaCheckpoint;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * LLaMA prefill and decode step on a random-weight model at a real shape: hidden 1024, 8 layers, 16 query / 4 KV
+ * heads, intermediate 2816, vocab 32000. Prefill positions/s = promptLength / prefill time; decode tokens/s = 1 /
+ * decodeStep time (measured with the KV cache holding promptLength positions).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class DecoderBenchmark extends BenchmarkBase {
+    @Param({"512", "2048", "8192"})
+    public int promptLength;
+
+    private LlamaDecoder decoder;
+    private int[] prompt;
+    private DecoderSession session;
+    private int step;
+
+    @Setup(Level.Trial)
+    public void load() {
+        decoder = LlamaDecoder.load(RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
+                .maxPositions(8192 + 4096).write(workDir().resolve("llama")), ModelOptions.defaults());
+        prompt = new int[promptLength];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        for (int i = 0; i < promptLength; i++) {
+            prompt[i] = r.nextInt(3, 32000);
+        }
+    }
+
+    /** A session already holding the prompt, with room for this iteration's decode steps. */
+    @Setup(Level.Iteration)
+    public void prefillSession() {
+        session = decoder.newSession(promptLength + 4096);
+        session.prefill(DecoderInput.ofTokens(prompt));
+        step = 0;
+    }
+
+    @TearDown(Level.Iteration)
+    public void closeSession() {
+        session.close();
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        decoder.close();
+        deleteWorkDir();
+    }
+
+    /** @return logits of the last prompt position */
+    @Benchmark
+    public float[] prefill() {
+        try (DecoderSession s = decoder.newSession(promptLength)) {
+            return s.prefill(DecoderInput.ofTokens(prompt));
+        }
+    }
+
+    /** @return logits after one more token (the cache grows by one position per call) */
+    @Benchmark
+    public float[] decodeStep() {
+        if (session.position() == session.capacity()) {
+            closeSession();
+            prefillSession();
+        }
+        return session.decode(3 + (step++ % 1000));
+    }
+}
