@@ -126,6 +126,10 @@ class RefragPipelineIT {
         RefragResult full = refrag.generate(RefragRequest.of(QUESTION, PASSAGES),
                 all.toBuilder().optFullContext(true).build());
         assertArrayEquals(full.generation().tokenIds(), expandedAll.generation().tokenIds());
+        RefragResult allPolicy = refrag.generate(RefragRequest.of(QUESTION, PASSAGES), RefragOptions.builder().optK(8)
+                .optPolicy("all").optGeneration(greedy(20)).build()); // p = 0: "all" ignores the budget
+        assertEquals(chunks, allPolicy.expandedChunks());
+        assertArrayEquals(full.generation().tokenIds(), allPolicy.generation().tokenIds());
 
         RefragOptions half = RefragOptions.builder().optK(8).optExpansionFraction(0.5).optPolicy("random")
                 .optGeneration(greedy(20).toBuilder().optSeed(3).build()).build();

@@ -215,9 +215,8 @@ public final class Refrag implements AutoCloseable {
             int[] shortest = chunks.stream().mapToInt(Chunk::length).sorted().toArray();
             int minLength = textTokens + (chunks.size() - budget) + Arrays.stream(shortest, 0, budget).sum();
             requireFits(minLength, maxPositions, "REFRAG decoder input", options);
-            String policyName = options.policy() != null ? options.policy() : defaultPolicy;
-            ExpansionPolicy policy = budget > 0 || "all".equals(policyName) ? policy(policyName) : null;
-            if (policy != null) {
+            ExpansionPolicy policy = policy(options.policy() != null ? options.policy() : defaultPolicy);
+            if (budget > 0 || !policy.usesBudget()) {
                 float[] query = null;
                 if (policy.needsChunkEmbeddings()) {
                     ChunkEmbedder.Embedded e = emb.embed(texts(chunks), options.useCache());

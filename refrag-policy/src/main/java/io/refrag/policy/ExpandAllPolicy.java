@@ -16,6 +16,11 @@ public final class ExpandAllPolicy implements ExpansionPolicy {
     }
 
     @Override
+    public boolean usesBudget() {
+        return false;
+    }
+
+    @Override
     public int[] select(PolicyInput input, int budget) {
         return IntStream.range(0, input.chunks().size()).toArray();
     }

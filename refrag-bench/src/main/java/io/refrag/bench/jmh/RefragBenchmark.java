@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * Full context against REFRAG (k = 8/16/32, chunk embeddings cached or computed per request, p = 0) on random-weight
  * models: decoder hidden 1024, 8 layers, 16/4 heads, vocab 32000; encoder MiniLM-shaped (384 x 6). The context is
  * made of 128-token passages. {@code ttft} generates one token (its time is the TTFT); {@code generate32} generates
- * 32 tokens, so TTIT = (generate32 - ttft) / 31 and throughput = 32 / generate32.
+ * 32 tokens (throughput = 32 / its time). Compare modes within one invocation; per-token decode time is measured by
+ * {@link DecoderBenchmark#decodeStep()}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)

@@ -9,6 +9,14 @@ public interface ExpansionPolicy extends AutoCloseable {
     /** @return the policy's registered name */
     String name();
 
+    /**
+     * @return false for policies whose choice does not depend on the budget (such as expanding everything); the
+     *     pipeline then consults them even when the budget is 0, and skips the others
+     */
+    default boolean usesBudget() {
+        return true;
+    }
+
     /** @return whether {@link PolicyInput#chunkEmbeddings()} must hold every chunk's projected embedding */
     default boolean needsChunkEmbeddings() {
         return false;
