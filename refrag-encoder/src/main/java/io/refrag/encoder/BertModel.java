@@ -91,11 +91,11 @@ public final class BertModel {
         for (int i = 0; i < layers.length; i++) {
             String l = prefix + "encoder.layer." + i + ".";
             String s = l + "attention.self.";
+            String[] qkv = {s + "query", s + "key", s + "value"};
+            long[] qkvRows = {h, h, h};
             layers[i] = new BertLayer(
-                    loader.loadStacked(new String[] {s + "query.weight", s + "key.weight", s + "value.weight"},
-                            new long[] {h, h, h}, h),
-                    loader.loadStacked(new String[] {s + "query.bias", s + "key.bias", s + "value.bias"},
-                            new long[] {h, h, h}),
+                    loader.loadStacked(qkv, ".weight", qkvRows, h),
+                    loader.loadStacked(qkv, ".bias", qkvRows),
                     loader.load(l + "attention.output.dense.weight", h, h),
                     loader.load(l + "attention.output.dense.bias", h),
                     loader.load(l + "attention.output.LayerNorm.weight", h),

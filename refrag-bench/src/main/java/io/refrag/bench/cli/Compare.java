@@ -180,14 +180,15 @@ final class Compare {
             err.printf("compare: chart point %d passages (%d tokens)%n", n, full);
             boolean any = false;
             if (full <= limit - base.generation().maxNewTokens()) {
-                series.get("full context").add(new double[] {full, ttft(refrag, request,
-                        base.toBuilder().optFullContext(true).build())});
+                series.get("full context").add(new double[] {full, measure(refrag, request,
+                        base.toBuilder().optFullContext(true).build(), "full-context", 0, false, 3).ttft()});
                 any = true;
             }
             for (int k : ks) {
                 RefragOptions o = base.toBuilder().optK(k).build();
                 try {
-                    series.get("REFRAG k=" + k + " (cached)").add(new double[] {full, ttft(refrag, request, o)});
+                    series.get("REFRAG k=" + k + " (cached)")
+                            .add(new double[] {full, measure(refrag, request, o, "refrag", k, true, 3).ttft()});
                     any = true;
                 } catch (io.refrag.core.ContextTooLongException e) {
                     // this k no longer fits; larger contexts will not either
@@ -204,14 +205,5 @@ final class Compare {
         } catch (IOException e) {
             throw new UsageException("compare: cannot write chart " + file + ": " + e.getMessage());
         }
-    }
-
-    private static double ttft(Refrag refrag, RefragRequest request, RefragOptions o) {
-        refrag.generate(request, o); // warm-up and cache fill
-        double[] t = new double[3];
-        for (int i = 0; i < t.length; i++) {
-            t[i] = refrag.generate(request, o).generation().metrics().ttftMillis();
-        }
-        return median(t);
     }
 }

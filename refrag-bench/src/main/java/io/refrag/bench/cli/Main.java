@@ -117,7 +117,8 @@ public final class Main {
     private void generateRefrag(Args a, Path decoderDir, GenerationOptions generation) {
         String question = a.requireString("question");
         List<String> passages = RefragRequest.readPassages(a.requireFile("context-file"));
-        RefragOptions options = refragOptions(a, generation, a.integer("k", 16)).toBuilder().optFullContext(a.flag("full-context")).build();
+        RefragOptions options = refragOptions(a, generation, a.integer("k", 16)).toBuilder()
+                .optFullContext(a.flag("full-context")).build();
         try (Refrag refrag = Pipelines.open(a, decoderDir, !a.flag("full-context"))) {
             RefragResult r = refrag.generate(RefragRequest.of(question, passages), options);
             if (a.flag("json")) {
@@ -151,15 +152,13 @@ public final class Main {
         return json;
     }
 
+    /** Per-request options; the policy is the pipeline's default, set from --policy by {@link Pipelines}. */
     static RefragOptions refragOptions(Args a, GenerationOptions generation, int k) {
-        RefragOptions.Builder b = RefragOptions.builder()
+        return RefragOptions.builder()
                 .optK(k)
                 .optExpansionFraction(a.number("p", 0f))
-                .optGeneration(generation);
-        if (a.has("policy")) {
-            b.optPolicy(a.requireString("policy"));
-        }
-        return b.build();
+                .optGeneration(generation)
+                .build();
     }
 
     private void perplexity(List<String> argv) {

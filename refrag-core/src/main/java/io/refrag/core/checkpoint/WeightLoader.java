@@ -94,18 +94,19 @@ public final class WeightLoader {
      * Loads several tensors and stacks them along the first axis into one (fused q|k|v or gate|up projections), so a
      * forward pass runs one matrix product instead of several. The parts are freed.
      *
-     * @param names HF names of the parts, in stacking order
+     * @param modules HF module names of the parts, in stacking order (e.g. {@code ...self_attn.q_proj})
+     * @param suffix the tensor of each module: {@code .weight} or {@code .bias}
      * @param rows first dimension of each part
      * @param trailing the remaining dimensions, shared by all parts
      * @return the stacked tensor {@code [sum(rows), trailing...]}
      */
-    public NDArray loadStacked(String[] names, long[] rows, long... trailing) {
+    public NDArray loadStacked(String[] modules, String suffix, long[] rows, long... trailing) {
         NDList parts = new NDList();
-        for (int i = 0; i < names.length; i++) {
+        for (int i = 0; i < modules.length; i++) {
             long[] shape = new long[trailing.length + 1];
             shape[0] = rows[i];
             System.arraycopy(trailing, 0, shape, 1, trailing.length);
-            parts.add(load(names[i], shape));
+            parts.add(load(modules[i] + suffix, shape));
         }
         NDArray stacked = NDArrays.concat(parts, 0);
         parts.close();

@@ -11,8 +11,8 @@ import ai.djl.nn.core.Linear;
 
 /**
  * Grouped-query causal self-attention with RoPE. The q/k/v projections are applied as one fused matrix (loaded from
- * HF's separate {@code q_proj}/{@code k_proj}/{@code v_proj}). With a {@link KvCache} the new keys/values are written in place and
- * attention reads the cache; without one (training, scoring) it attends over the current sequence only.
+ * HF's separate {@code q_proj}/{@code k_proj}/{@code v_proj}). With a {@link KvCache} the new keys/values are written
+ * in place and attention reads the cache; without one (training, scoring) it attends over the current sequence only.
  *
  * <p>Queries are processed in blocks so the score matrix never exceeds {@value #SCORE_BUDGET} elements, which keeps a
  * 16k-position prefill within a few GB.

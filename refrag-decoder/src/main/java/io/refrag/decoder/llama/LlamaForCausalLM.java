@@ -60,8 +60,8 @@ public final class LlamaForCausalLM {
             String a = l + "self_attn.";
             long[] qkvRows = {qDim, kvDim, kvDim};
             String[] qkvNames = {a + "q_proj", a + "k_proj", a + "v_proj"};
-            NDArray qkv = loader.loadStacked(suffixed(qkvNames, ".weight"), qkvRows, hidden);
-            NDArray qkvBias = config.attentionBias() ? loader.loadStacked(suffixed(qkvNames, ".bias"), qkvRows) : null;
+            NDArray qkv = loader.loadStacked(qkvNames, ".weight", qkvRows, hidden);
+            NDArray qkvBias = config.attentionBias() ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null;
             NDArray oProj = loader.load(a + "o_proj.weight", hidden, qDim);
             NDArray oBias = config.attentionBias() ? loader.load(a + "o_proj.bias", hidden) : null;
             String m = l + "mlp.";
@@ -69,8 +69,8 @@ public final class LlamaForCausalLM {
             String[] gateUp = {m + "gate_proj", m + "up_proj"};
             long[] gateUpRows = {inter, inter};
             LlamaMLP mlp = new LlamaMLP(
-                    loader.loadStacked(suffixed(gateUp, ".weight"), gateUpRows, hidden),
-                    mb ? loader.loadStacked(suffixed(gateUp, ".bias"), gateUpRows) : null,
+                    loader.loadStacked(gateUp, ".weight", gateUpRows, hidden),
+                    mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null,
                     loader.load(m + "down_proj.weight", hidden, inter),
                     mb ? loader.load(m + "down_proj.bias", hidden) : null);
             layers[i] = new LlamaDecoderLayer(
@@ -90,14 +90,6 @@ public final class LlamaForCausalLM {
         }
         loader.requireAllConsumed();
         return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead);
-    }
-
-    private static String[] suffixed(String[] modules, String suffix) {
-        String[] out = new String[modules.length];
-        for (int i = 0; i < modules.length; i++) {
-            out[i] = modules[i] + suffix;
-        }
-        return out;
     }
 
     /** @return the config */
