@@ -6,13 +6,14 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.refrag.core.Devices;
+import io.refrag.core.InvalidRequestException;
 import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.HfConfig;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.WeightLoader;
-import io.refrag.core.spi.ChunkEncoder;
 import io.refrag.core.spi.ModelOptions;
 import io.refrag.core.spi.Pooling;
+import io.refrag.core.spi.TrainableEncoder;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
 import org.slf4j.Logger;
@@ -22,13 +23,15 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A BERT/RoBERTa checkpoint serving as REFRAG's chunk encoder: tokenizes with the encoder's own tokenizer (special
  * tokens added, truncation to the position limit, no padding from the file), sorts texts by length, runs padded
- * batches with attention masks and pools one vector per text. Thread-safe.
+ * batches with attention masks and pools one vector per text. Thread-safe. Loaded with
+ * {@link ModelOptions#trainable()}, it also hands its weights to the fine-tuning hooks.
  */
-public final class BertChunkEncoder implements ChunkEncoder {
+public final class BertChunkEncoder implements TrainableEncoder {
     private static final Logger LOG = LoggerFactory.getLogger(BertChunkEncoder.class);
     /** Most padded tokens per forward batch. */
     private static final int BATCH_TOKENS = 8192;
@@ -40,9 +43,14 @@ public final class BertChunkEncoder implements ChunkEncoder {
     private final BertModel model;
     private final HfTextTokenizer tokenizer;
     private final Pooling pooling;
+    private final Path folder;
+    private final boolean trainable;
 
-    private BertChunkEncoder(String id, NDManager manager, BertModel model, HfTextTokenizer tokenizer, Pooling pooling) {
+    private BertChunkEncoder(String id, NDManager manager, BertModel model, HfTextTokenizer tokenizer, Pooling pooling,
+            Path folder, boolean trainable) {
         this.id = id;
+        this.folder = folder;
+        this.trainable = trainable;
         this.manager = manager;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -71,12 +79,14 @@ public final class BertChunkEncoder implements ChunkEncoder {
                 throw new ModelLoadException(folder + " has no pooler.dense weights; pooling 'pooler' is unavailable, "
                         + "use cls or mean");
             }
-            manager.cap();
+            if (!options.trainable()) {
+                manager.cap(); // batches run in sub-managers: nothing may attach to the weights' manager
+            }
             LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling", config.modelType(), folder,
                     config.numHiddenLayers(), config.hiddenSize(), device, options.precision(), pooling);
             String id = config.modelType() + ":" + folder.toAbsolutePath().normalize() + ":" + options.precision() + ":"
                     + pooling;
-            return new BertChunkEncoder(id, manager, model, tokenizer, pooling);
+            return new BertChunkEncoder(id, manager, model, tokenizer, pooling, folder, options.trainable());
         } catch (RuntimeException e) {
             manager.close();
             tokenizer.close();
@@ -133,26 +143,52 @@ public final class BertChunkEncoder implements ChunkEncoder {
 
     /** Encodes texts of similar length (sorted) as one padded batch. */
     private void encodeBatch(List<Tokenized> tokens, Integer[] batch, float[][] out) {
-        int seq = tokens.get(batch[batch.length - 1]).length();
-        int[] ids = new int[batch.length * seq];
-        int[] mask = new int[batch.length * seq];
-        Arrays.fill(ids, model.config().padTokenId());
-        for (int b = 0; b < batch.length; b++) {
-            int[] t = tokens.get(batch[b]).ids();
-            System.arraycopy(t, 0, ids, b * seq, t.length);
-            Arrays.fill(mask, b * seq, b * seq + t.length, 1);
-        }
         try (NDManager m = manager.newSubManager()) {
-            NDArray idArray = m.create(ids, new Shape(batch.length, seq)); // [batch, seq]
-            NDArray maskArray = m.create(mask, new Shape(batch.length, seq)); // [batch, seq]
-            NDArray pooled = model.pool(model.forward(idArray, maskArray), maskArray, pooling) // [batch, hidden]
-                    .toType(DataType.FLOAT32, false);
-            float[] flat = pooled.toFloatArray();
+            float[] flat = forward(m, Arrays.stream(batch).map(tokens::get).toList()).toFloatArray();
             int h = hiddenSize();
             for (int b = 0; b < batch.length; b++) {
                 out[batch[b]] = Arrays.copyOfRange(flat, b * h, (b + 1) * h);
             }
         }
+    }
+
+    /** Runs one padded batch: {@code [batch, hidden]} float32 pooled vectors, owned by {@code m}. */
+    private NDArray forward(NDManager m, List<Tokenized> batch) {
+        int seq = batch.stream().mapToInt(Tokenized::length).max().orElseThrow();
+        int[] ids = new int[batch.size() * seq];
+        int[] mask = new int[batch.size() * seq];
+        Arrays.fill(ids, model.config().padTokenId());
+        for (int b = 0; b < batch.size(); b++) {
+            int[] t = batch.get(b).ids();
+            System.arraycopy(t, 0, ids, b * seq, t.length);
+            Arrays.fill(mask, b * seq, b * seq + t.length, 1);
+        }
+        NDArray idArray = m.create(ids, new Shape(batch.size(), seq)); // [batch, seq]
+        NDArray maskArray = m.create(mask, new Shape(batch.size(), seq)); // [batch, seq]
+        NDArray pooled = model.pool(model.forward(idArray, maskArray), maskArray, pooling); // [batch, hidden]
+        return pooled.getDataType() == DataType.FLOAT32 ? pooled : pooled.toType(DataType.FLOAT32, false);
+    }
+
+    @Override
+    public NDArray encode(NDManager m, List<String> texts) {
+        if (texts.isEmpty()) {
+            throw new InvalidRequestException("nothing to encode: the text list is empty");
+        }
+        return forward(m, tokenizer.encodeBatch(texts));
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        if (!trainable || model.computeType() != DataType.FLOAT32) {
+            throw new InvalidRequestException("encoder " + folder + " was loaded for serving; load it with "
+                    + "ModelOptions.withTrainable() and fp32 to train it");
+        }
+        return model.weights().asMap();
+    }
+
+    @Override
+    public void saveCheckpoint(Path target) {
+        model.weights().writeFolder(folder, target);
     }
 
     @Override

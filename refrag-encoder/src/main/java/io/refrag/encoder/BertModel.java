@@ -11,8 +11,10 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.refrag.core.ModelLoadException;
+import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 import io.refrag.core.spi.Pooling;
+import io.refrag.core.spi.Tensors;
 
 /**
  * HF {@code BertModel} / {@code RobertaModel}: embeddings (word + absolute position + token type 0, LayerNorm), post-norm
@@ -28,19 +30,21 @@ public final class BertModel {
     private final BertLayer[] layers;
     private final NDArray poolerDense; // [hidden, hidden] or null
     private final NDArray poolerBias;
+    private final NamedWeights weights;
 
     private BertModel(BertConfig config, DataType computeType, BertEmbeddings embeddings, BertLayer[] layers,
-            NDArray poolerDense, NDArray poolerBias) {
+            NDArray poolerDense, NDArray poolerBias, NamedWeights weights) {
         this.config = config;
         this.computeType = computeType;
         this.embeddings = embeddings;
         this.layers = layers;
         this.poolerDense = poolerDense;
         this.poolerBias = poolerBias;
+        this.weights = weights;
     }
 
     /** {@code embeddings.*}: word + position + token type 0, then LayerNorm. */
-    private record BertEmbeddings(NDArray wordEmbeddings, NDArray positionEmbeddings, NDArray tokenType0,
+    private record BertEmbeddings(NDArray wordEmbeddings, NDArray positionEmbeddings, NDArray tokenTypeEmbeddings,
             NDArray layerNormWeight, NDArray layerNormBias) {
     }
 
@@ -78,13 +82,10 @@ public final class BertModel {
         long h = config.hiddenSize();
         long inter = config.intermediateSize();
         String e = prefix + "embeddings.";
-        NDArray tokenTypes = loader.load(e + "token_type_embeddings.weight", config.typeVocabSize(), h);
-        NDArray tokenType0 = tokenTypes.get(0).duplicate(); // [hidden]: every chunk is one segment
-        tokenTypes.close();
         BertEmbeddings embeddings = new BertEmbeddings(
                 loader.load(e + "word_embeddings.weight", config.vocabSize(), h),
                 loader.load(e + "position_embeddings.weight", config.maxPositionEmbeddings(), h),
-                tokenType0,
+                loader.load(e + "token_type_embeddings.weight", config.typeVocabSize(), h),
                 loader.load(e + "LayerNorm.weight", h),
                 loader.load(e + "LayerNorm.bias", h));
         BertLayer[] layers = new BertLayer[config.numHiddenLayers()];
@@ -111,12 +112,22 @@ public final class BertModel {
         NDArray poolerDense = pooler ? loader.load(prefix + "pooler.dense.weight", h, h) : null;
         NDArray poolerBias = pooler ? loader.load(prefix + "pooler.dense.bias", h) : null;
         loader.requireAllConsumed();
-        return new BertModel(config, computeType, embeddings, layers, poolerDense, poolerBias);
+        return new BertModel(config, computeType, embeddings, layers, poolerDense, poolerBias, loader.loaded());
     }
 
     /** @return the config */
     public BertConfig config() {
         return config;
+    }
+
+    /** @return every weight under its HF name (fused q/k/v under the parts' names joined by {@code +}) */
+    public NamedWeights weights() {
+        return weights;
+    }
+
+    /** @return the compute type of weights and activations */
+    public DataType computeType() {
+        return computeType;
     }
 
     /** @return whether {@code pooler.dense} was loaded */
@@ -135,7 +146,8 @@ public final class BertModel {
         NDArray positions = m.arange(config.positionOffset(), (int) (config.positionOffset() + seq)); // [seq]
         NDArray x = embedding(ids, embeddings.wordEmbeddings()) // [batch, seq, hidden]
                 .add(embedding(positions, embeddings.positionEmbeddings())) // + [seq, hidden]
-                .add(embeddings.tokenType0()); // + [hidden]
+                .add(embedding(m.zeros(new Shape(1), DataType.INT32), embeddings.tokenTypeEmbeddings())); // + [1, hidden]:
+                // every chunk is segment 0
         x = layerNorm(x, embeddings.layerNormWeight(), embeddings.layerNormBias());
         NDArray maskAdd = mask.toType(DataType.FLOAT32, false).neg().add(1).mul(MASKED) // [batch, seq]
                 .expandDims(1).expandDims(1); // [batch, 1, 1, seq]
@@ -159,7 +171,7 @@ public final class BertModel {
                 .reshape(batch, seq, 3L * heads, hd)
                 .transpose(0, 2, 1, 3) // [batch, 3 * heads, seq, hd]
                 .split(3, 1);
-        NDArray scores = qkv.get(0).matMul(qkv.get(1).transpose(0, 1, 3, 2)).mul((float) (1 / Math.sqrt(hd)));
+        NDArray scores = Tensors.scale(qkv.get(0).matMul(qkv.get(1).transpose(0, 1, 3, 2)), (float) (1 / Math.sqrt(hd)));
         if (scores.getDataType() != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false);
         }

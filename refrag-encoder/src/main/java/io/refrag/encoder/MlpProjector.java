@@ -12,14 +12,16 @@ import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Projector;
+import io.refrag.core.spi.TrainableProjector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -28,9 +30,11 @@ import java.util.SplittableRandom;
  *
  * <p>Safetensors layout: two-layer {@code fc1.weight [out, in]}, {@code fc1.bias [out]}, {@code fc2.weight [out, out]},
  * {@code fc2.bias [out]}; single-linear {@code fc.weight [out, in]}, {@code fc.bias [out]}; metadata key
- * {@value #ACTIVATION_KEY} names the activation. Weights are immutable here; trainers update {@link #parameters()}.
+ * {@value #ACTIVATION_KEY} names the activation. Serving never changes the weights; trainers update
+ * {@link #parameters()} in place, and {@link #id()} keeps naming the weights it was created or loaded with (save and
+ * reload a trained projector before serving it with a chunk cache).
  */
-public final class MlpProjector implements Projector {
+public final class MlpProjector implements TrainableProjector {
     /** Safetensors metadata key holding the activation name. */
     public static final String ACTIVATION_KEY = "refrag.projector.activation";
     private static final Logger LOG = LoggerFactory.getLogger(MlpProjector.class);
@@ -198,15 +202,25 @@ public final class MlpProjector implements Projector {
         return fc2Weight != null;
     }
 
-    /** @return the weights in file order (fc1/fc weight and bias, then fc2), for trainers */
-    public List<NDArray> parameters() {
-        return fc2Weight == null ? List.of(fc1Weight, fc1Bias) : List.of(fc1Weight, fc1Bias, fc2Weight, fc2Bias);
+    /** @return the weights under their file names, in file order (fc1/fc weight and bias, then fc2) */
+    @Override
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        String first = fc2Weight == null ? "fc" : "fc1";
+        p.put(first + ".weight", fc1Weight);
+        p.put(first + ".bias", fc1Bias);
+        if (fc2Weight != null) {
+            p.put("fc2.weight", fc2Weight);
+            p.put("fc2.bias", fc2Bias);
+        }
+        return p;
     }
 
     /**
      * @param x {@code [n, inputSize]} float32
      * @return {@code [n, outputSize]}, owned by x's manager
      */
+    @Override
     public NDArray forward(NDArray x) {
         NDArray h = Linear.linear(x, fc1Weight, fc1Bias).singletonOrThrow(); // [n, out]
         if (fc2Weight == null) {
@@ -241,16 +255,11 @@ public final class MlpProjector implements Projector {
      *
      * @param file target safetensors file
      */
+    @Override
     public void save(Path file) {
         SafetensorsWriter w = new SafetensorsWriter()
                 .metadata(ACTIVATION_KEY, activation.name().toLowerCase(Locale.ROOT));
-        String first = fc2Weight == null ? "fc" : "fc1";
-        w.add(first + ".weight", fc1Weight.toFloatArray(), outputSize, inputSize);
-        w.add(first + ".bias", fc1Bias.toFloatArray(), outputSize);
-        if (fc2Weight != null) {
-            w.add("fc2.weight", fc2Weight.toFloatArray(), outputSize, outputSize);
-            w.add("fc2.bias", fc2Bias.toFloatArray(), outputSize);
-        }
+        parameters().forEach((name, t) -> w.add(name, t.toFloatArray(), t.getShape().getShape()));
         w.write(file);
     }
 

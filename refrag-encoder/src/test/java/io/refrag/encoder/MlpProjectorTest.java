@@ -33,10 +33,10 @@ class MlpProjectorTest {
         try (MlpProjector p = MlpProjector.create(3, 2, true, GELU, 7, CPU)) {
             float[] x = {0.5f, -1f, 2f};
             float[] got = p.project(new float[][] {x})[0];
-            float[] w1 = p.parameters().get(0).toFloatArray();
-            float[] b1 = p.parameters().get(1).toFloatArray();
-            float[] w2 = p.parameters().get(2).toFloatArray();
-            float[] b2 = p.parameters().get(3).toFloatArray();
+            float[] w1 = p.parameters().get("fc1.weight").toFloatArray();
+            float[] b1 = p.parameters().get("fc1.bias").toFloatArray();
+            float[] w2 = p.parameters().get("fc2.weight").toFloatArray();
+            float[] b2 = p.parameters().get("fc2.bias").toFloatArray();
             double[] h = new double[2];
             for (int o = 0; o < 2; o++) {
                 h[o] = b1[o];
@@ -98,12 +98,12 @@ class MlpProjectorTest {
     @Test
     void gradientsReachTheProjectorWeights() {
         try (MlpProjector p = MlpProjector.create(4, 3, true, GELU, 5, CPU); NDManager m = NDManager.newBaseManager()) {
-            p.parameters().forEach(w -> w.setRequiresGradient(true));
+            p.parameters().values().forEach(w -> w.setRequiresGradient(true));
             NDArray x = m.create(new float[] {1, 2, 3, 4, -1, 0, 1, 0}, new Shape(2, 4));
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 gc.backward(p.forward(x).square().sum());
             }
-            for (NDArray w : p.parameters()) {
+            for (NDArray w : p.parameters().values()) {
                 assertTrue(w.getGradient().abs().sum().getFloat() > 0, "no gradient for a projector weight");
             }
         }

@@ -4,8 +4,10 @@ import io.refrag.core.InvalidRequestException;
 import io.refrag.core.spi.ExpansionPolicy;
 import io.refrag.core.spi.ModelOptions;
 import io.refrag.core.spi.PolicyProvider;
+import io.refrag.core.spi.TrainablePolicy;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 
 /** Registers the built-in policies with {@link java.util.ServiceLoader}. */
@@ -27,5 +29,10 @@ public final class BuiltInPolicies implements PolicyProvider {
             default -> throw new InvalidRequestException("unknown expansion policy '" + name + "'; available: "
                     + new java.util.TreeSet<>(names()));
         };
+    }
+
+    @Override
+    public Optional<TrainablePolicy> createTrainable(int inputSize, long seed, ModelOptions options) {
+        return Optional.of(LearnedPolicy.create(inputSize, seed, options));
     }
 }

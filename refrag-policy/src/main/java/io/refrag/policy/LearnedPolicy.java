@@ -1,24 +1,26 @@
 package io.refrag.policy;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.refrag.core.Devices;
 import io.refrag.core.InvalidRequestException;
-import io.refrag.core.spi.ExpansionPolicy;
 import io.refrag.core.spi.ModelOptions;
 import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.spi.TrainablePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * {@code learned}: the {@link PolicyNetwork} scores every chunk from its projected embedding and chunks are chosen
  * one by one under a pointer mask. Costs one small transformer forward over the chunk embeddings (every chunk must
  * be encoded). Thread-safe.
  */
-public final class LearnedPolicy implements ExpansionPolicy {
+public final class LearnedPolicy implements TrainablePolicy {
     private static final Logger LOG = LoggerFactory.getLogger(LearnedPolicy.class);
 
     private final PolicyNetwork network;
@@ -46,13 +48,46 @@ public final class LearnedPolicy implements ExpansionPolicy {
      */
     public static LearnedPolicy untrained(int inputSize, ModelOptions options) {
         LOG.warn("learned policy has no weights file: using an UNTRAINED network (seed 0); train one first");
-        NDManager m = NDManager.newBaseManager(Devices.resolve(options.device()));
-        return new LearnedPolicy(PolicyNetwork.create(m, inputSize, Math.min(inputSize, 256), 4, 2, 0));
+        return create(inputSize, 0, options);
     }
 
-    /** @return the network, for trainers */
+    /**
+     * A seeded, untrained network to train: width min(inputSize, 256), 4 heads, 2 layers.
+     *
+     * @param inputSize chunk-embedding width (the decoder hidden size)
+     * @param seed initialisation seed
+     * @param options device
+     * @return the policy
+     */
+    public static LearnedPolicy create(int inputSize, long seed, ModelOptions options) {
+        NDManager m = NDManager.newBaseManager(Devices.resolve(options.device()));
+        int width = Math.min(inputSize, 256);
+        return new LearnedPolicy(PolicyNetwork.create(m, inputSize, width, 4, 2, seed));
+    }
+
+    /** @return the network */
     public PolicyNetwork network() {
         return network;
+    }
+
+    @Override
+    public int inputSize() {
+        return network.inputSize();
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        return network.parameters();
+    }
+
+    @Override
+    public NDArray logits(NDArray chunkEmbeddings) {
+        return network.forward(chunkEmbeddings);
+    }
+
+    @Override
+    public void save(Path file) {
+        network.save(file);
     }
 
     @Override

@@ -10,11 +10,11 @@ import io.refrag.core.InvalidRequestException;
 import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
+import io.refrag.core.spi.Tensors;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -23,7 +23,9 @@ import java.util.SplittableRandom;
  * chunk. Weight names follow PyTorch's {@code nn.TransformerEncoderLayer} (post-norm, ReLU):
  * {@code input_proj.{weight,bias}}, {@code layers.N.self_attn.in_proj_{weight,bias}},
  * {@code layers.N.self_attn.out_proj.{weight,bias}}, {@code layers.N.linear1/linear2/norm1/norm2.{weight,bias}},
- * {@code head.{weight,bias}}; metadata {@value #HEADS_KEY} holds the head count.
+ * {@code head.{weight,bias}}; metadata {@value #HEADS_KEY} holds the head count. Chunk order enters through fixed
+ * sinusoidal position encodings (Vaswani et al.) added after {@code input_proj}, so the network can prefer chunks by
+ * position as well as by content.
  */
 public final class PolicyNetwork implements AutoCloseable {
     /** Safetensors metadata key holding the number of attention heads. */
@@ -131,9 +133,9 @@ public final class PolicyNetwork implements AutoCloseable {
         return inputSize;
     }
 
-    /** @return all weights in file order, for trainers */
-    public List<NDArray> parameters() {
-        return new ArrayList<>(weights.values());
+    /** @return all weights under their file names, in file order, for trainers */
+    public Map<String, NDArray> parameters() {
+        return Collections.unmodifiableMap(weights);
     }
 
     /**
@@ -143,7 +145,7 @@ public final class PolicyNetwork implements AutoCloseable {
     public NDArray forward(NDArray x) {
         long n = x.getShape().get(0);
         int hd = modelSize / heads;
-        NDArray h = linear(x, "input_proj"); // [chunks, width]
+        NDArray h = linear(x, "input_proj").add(positions(x.getManager(), n)); // [chunks, width]
         for (int i = 0; i < layers; i++) {
             String l = "layers." + i + ".";
             NDList qkv = Linear.linear(h, w(l + "self_attn.in_proj_weight"), w(l + "self_attn.in_proj_bias"))
@@ -151,7 +153,7 @@ public final class PolicyNetwork implements AutoCloseable {
                     .reshape(n, 3L * heads, hd)
                     .transpose(1, 0, 2) // [3 * heads, chunks, hd]
                     .split(3, 0);
-            NDArray attn = qkv.get(0).matMul(qkv.get(1).transpose(0, 2, 1)).mul((float) (1 / Math.sqrt(hd)))
+            NDArray attn = Tensors.scale(qkv.get(0).matMul(qkv.get(1).transpose(0, 2, 1)), (float) (1 / Math.sqrt(hd)))
                     .softmax(-1)
                     .matMul(qkv.get(2)) // [heads, chunks, hd]
                     .transpose(1, 0, 2)
@@ -161,6 +163,18 @@ public final class PolicyNetwork implements AutoCloseable {
             h = layerNorm(h.add(ff), l + "norm2");
         }
         return linear(h, "head").reshape(n); // [chunks]
+    }
+
+    /** Sinusoidal position encodings {@code [chunks, width]}: sin on even, cos on odd features. */
+    private NDArray positions(NDManager m, long chunks) {
+        float[] pe = new float[Math.toIntExact(chunks * modelSize)];
+        for (int pos = 0; pos < chunks; pos++) {
+            for (int i = 0; i < modelSize; i++) {
+                double angle = pos / Math.pow(10000, (double) (i - i % 2) / modelSize);
+                pe[pos * modelSize + i] = (float) (i % 2 == 0 ? Math.sin(angle) : Math.cos(angle));
+            }
+        }
+        return m.create(pe, new Shape(chunks, modelSize));
     }
 
     /**

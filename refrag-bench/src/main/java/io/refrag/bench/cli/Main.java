@@ -67,8 +67,9 @@ public final class Main {
                 case "generate" -> generate(rest);
                 case "perplexity" -> perplexity(rest);
                 case "compare" -> new Compare(out, err).run(rest);
+                case "train" -> new Train(out, err).run(rest);
                 default -> throw new UsageException("unknown command '" + args[0]
-                        + "'; allowed: generate, perplexity, compare");
+                        + "'; allowed: generate, perplexity, compare, train");
             }
             return 0;
         } catch (RefragException e) {
@@ -88,7 +89,9 @@ public final class Main {
                 "  compare    --decoder DIR --encoder DIR [--projector FILE] --question TEXT --context-file FILE",
                 "             [--passages N] [--k 8,16,32] [--p F] [--policy NAME] [--repeats R] [--chart FILE.svg]",
                 "             [sampling and device options] [--json]",
-                "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--threads N] [--json]");
+                "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--threads N] [--json]",
+                "  train      reconstruct|cpt|policy --config FILE.json [--threads N] [--json]",
+                "             (config keys: see TrainingConfig.read; progress on stderr; writes OUTPUT/refrag.json)");
     }
 
     private void generate(List<String> argv) {
@@ -238,15 +241,19 @@ public final class Main {
     }
 
     static ModelOptions modelOptions(Args a) {
+        applyThreads(a);
+        return new ModelOptions(a.string("device", "auto"), Precision.parse(a.string("precision", "fp32")));
+    }
+
+    /** Applies {@code --threads N}: read by DJL when the PyTorch engine starts, on the first model load. */
+    static void applyThreads(Args a) {
         if (a.has("threads")) {
             int threads = a.integer("threads", 0);
             if (threads < 1) {
                 throw new UsageException("--threads must be >= 1, got " + threads);
             }
-            // read by DJL when the PyTorch engine starts, which happens on the first model load
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         }
-        return new ModelOptions(a.string("device", "auto"), Precision.parse(a.string("precision", "fp32")));
     }
 
     static String read(Path file) {

@@ -122,7 +122,13 @@ class MainTest {
         assertEquals(2, badP.code());
         assertTrue(badP.err().contains("[0, 1]"), badP.err());
 
-        assertEquals(2, run("train").code());
+        assertEquals(2, run("bogus").code());
         assertEquals(2, run().code());
+        Run noTask = run("train", "--config", "x.json");
+        assertEquals(2, noTask.code());
+        assertTrue(noTask.err().contains("train reconstruct|cpt|policy"), noTask.err());
+        Run missingConfig = run("train", "reconstruct", "--config", tmp.resolve("none.json").toString());
+        assertEquals(2, missingConfig.code());
+        assertTrue(missingConfig.err().contains("none.json"), missingConfig.err());
     }
 }

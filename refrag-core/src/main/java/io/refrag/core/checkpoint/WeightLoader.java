@@ -29,6 +29,7 @@ public final class WeightLoader {
     private final DataType computeType;
     private final Set<String> consumed = new HashSet<>();
     private final List<Predicate<String>> ignored = new ArrayList<>();
+    private final NamedWeights loaded = new NamedWeights();
 
     /**
      * @param checkpoint the opened weights
@@ -68,6 +69,12 @@ public final class WeightLoader {
      * @throws ModelLoadException if missing or of another shape
      */
     public NDArray load(String name, long... expectedShape) {
+        NDArray t = read(name, expectedShape);
+        loaded.add(name, t);
+        return t;
+    }
+
+    private NDArray read(String name, long... expectedShape) {
         TensorInfo info = checkpoint.info(name);
         if (!Arrays.equals(info.shape(), expectedShape)) {
             throw new ModelLoadException("tensor '" + name + "' has shape " + info.shapeText() + " but the config needs "
@@ -106,10 +113,15 @@ public final class WeightLoader {
             long[] shape = new long[trailing.length + 1];
             shape[0] = rows[i];
             System.arraycopy(trailing, 0, shape, 1, trailing.length);
-            parts.add(load(modules[i] + suffix, shape));
+            parts.add(read(modules[i] + suffix, shape));
         }
         NDArray stacked = NDArrays.concat(parts, 0);
         parts.close();
+        String[] names = new String[modules.length];
+        for (int i = 0; i < modules.length; i++) {
+            names[i] = modules[i] + suffix;
+        }
+        loaded.addStacked(names, rows, stacked);
         return stacked;
     }
 
@@ -126,6 +138,11 @@ public final class WeightLoader {
                     + (extra.size() > 10 ? extra.subList(0, 10) + " ..." : extra)
                     + " (wrong architecture or config?)");
         }
+    }
+
+    /** @return every tensor loaded so far under its checkpoint name(s), for trainers and checkpoint writing */
+    public NamedWeights loaded() {
+        return loaded;
     }
 
     /** @return the names consumed so far */

@@ -1,6 +1,7 @@
 package io.refrag.core.spi;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 
 /** {@link java.util.ServiceLoader} entry point of expansion policies. */
@@ -16,4 +17,16 @@ public interface PolicyProvider {
      * @return the policy
      */
     ExpansionPolicy create(String name, Path file, ModelOptions options);
+
+    /**
+     * Creates an untrained, seeded policy network for reinforcement-learning training.
+     *
+     * @param inputSize chunk-embedding width (the decoder hidden size)
+     * @param seed initialisation seed
+     * @param options device
+     * @return the policy, or empty if this provider has no trainable policy
+     */
+    default Optional<TrainablePolicy> createTrainable(int inputSize, long seed, ModelOptions options) {
+        return Optional.empty();
+    }
 }

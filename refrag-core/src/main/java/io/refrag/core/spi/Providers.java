@@ -70,6 +70,26 @@ public final class Providers {
                 + (known.isEmpty() ? " (is refrag-policy on the class path?)" : ""));
     }
 
+    /**
+     * Creates an untrained, seeded policy network for reinforcement-learning training.
+     *
+     * @param inputSize chunk-embedding width (the decoder hidden size)
+     * @param seed initialisation seed
+     * @param options device
+     * @return the first trainable policy a provider offers
+     * @throws io.refrag.core.InvalidRequestException if no provider offers one
+     */
+    public static TrainablePolicy createTrainablePolicy(int inputSize, long seed, ModelOptions options) {
+        for (PolicyProvider p : ServiceLoader.load(PolicyProvider.class)) {
+            java.util.Optional<TrainablePolicy> policy = p.createTrainable(inputSize, seed, options);
+            if (policy.isPresent()) {
+                return policy.get();
+            }
+        }
+        throw new io.refrag.core.InvalidRequestException("no trainable expansion policy on the class path (is "
+                + "refrag-policy there?)");
+    }
+
     private static <P> P byModelType(Class<P> type, HfConfig config, Path folder, String role,
             java.util.function.Function<P, Set<String>> types) {
         String modelType = config.requireString("model_type");

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.core.Linear;
+import io.refrag.core.spi.Tensors;
 
 /**
  * Grouped-query causal self-attention with RoPE. The q/k/v projections are applied as one fused matrix (loaded from
@@ -119,9 +120,8 @@ final class LlamaAttention {
         NDArray kb = kvLen == total ? keys : keys.get(new NDIndex(":, :{}", kvLen)); // [kvHeads, kvLen, headDim]
         NDArray vb = kvLen == total ? values : values.get(new NDIndex(":, :{}", kvLen));
         DataType type = qb.getDataType();
-        NDArray scores = qb.reshape(kvHeads, (long) groups * rows, headDim)
-                .matMul(kb.transpose(0, 2, 1))
-                .mul(scaling); // [kvHeads, groups * rows, kvLen]
+        NDArray scores = Tensors.scale(qb.reshape(kvHeads, (long) groups * rows, headDim)
+                .matMul(kb.transpose(0, 2, 1)), scaling); // [kvHeads, groups * rows, kvLen]
         if (type != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false); // softmax in float32, as HF does
         }

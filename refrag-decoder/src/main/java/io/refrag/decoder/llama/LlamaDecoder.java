@@ -14,11 +14,11 @@ import io.refrag.core.InvalidRequestException;
 import io.refrag.core.checkpoint.HfConfig;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.WeightLoader;
-import io.refrag.core.spi.CausalDecoder;
 import io.refrag.core.spi.DecoderInfo;
 import io.refrag.core.spi.DecoderInput;
 import io.refrag.core.spi.DecoderSession;
 import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.TrainableDecoder;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.TextTokenizer;
 import org.slf4j.Logger;
@@ -26,13 +26,15 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A LLaMA checkpoint folder loaded for serving: weights in the model's manager, requests in sub-managers, each decode
- * step in its own scope. Thread-safe; every request owns its {@link DecoderSession}.
+ * step in its own scope. Thread-safe; every request owns its {@link DecoderSession}. Loaded with
+ * {@link ModelOptions#trainable()}, it also hands its weights to the fine-tuning hooks.
  */
-public final class LlamaDecoder implements CausalDecoder {
+public final class LlamaDecoder implements TrainableDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(LlamaDecoder.class);
     /** Rows of logits materialised at once when scoring. */
     private static final long LOGIT_BUDGET = 1L << 24;
@@ -42,11 +44,15 @@ public final class LlamaDecoder implements CausalDecoder {
     private final LlamaForCausalLM model;
     private final HfTextTokenizer tokenizer;
     private final DecoderInfo info;
+    private final Path folder;
+    private final boolean trainable;
     private final AtomicInteger openSessions = new AtomicInteger();
 
     private LlamaDecoder(String id, NDManager manager, LlamaForCausalLM model, HfTextTokenizer tokenizer,
-            int[] eosTokenIds) {
+            int[] eosTokenIds, Path folder, boolean trainable) {
         this.id = id;
+        this.folder = folder;
+        this.trainable = trainable;
         this.manager = manager;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -87,13 +93,16 @@ public final class LlamaDecoder implements CausalDecoder {
         NDManager manager = NDManager.newBaseManager(device);
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
             LlamaForCausalLM model = LlamaForCausalLM.load(config, new WeightLoader(ckpt, manager, type), type);
-            // Requests run in sub-managers: nothing may attach to the weights' manager after loading.
-            manager.cap();
+            if (!options.trainable()) {
+                // Requests run in sub-managers: nothing may attach to the weights' manager after loading.
+                manager.cap();
+            }
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                     config.numKeyValueHeads(), device, options.precision());
             String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision();
-            return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config));
+            return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config), folder,
+                    options.trainable());
         } catch (RuntimeException e) {
             manager.close();
             tokenizer.close();
@@ -129,6 +138,40 @@ public final class LlamaDecoder implements CausalDecoder {
     /** @return sessions not yet closed */
     public int openSessionCount() {
         return openSessions.get();
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        if (!trainable || model.computeType() != DataType.FLOAT32) {
+            throw new InvalidRequestException("decoder " + folder + " was loaded for serving" + (trainable ? " in "
+                    + model.computeType() : "") + "; load it with ModelOptions.withTrainable() and fp32 to train it");
+        }
+        return model.weights().asMap();
+    }
+
+    @Override
+    public NDArray inputsEmbeds(NDArray ids) {
+        NDArray rows = model.embedTokens(ids); // [n, hidden]
+        return rows.getDataType() == DataType.FLOAT32 ? rows : rows.toType(DataType.FLOAT32, false);
+    }
+
+    @Override
+    public NDArray logits(NDArray inputsEmbeds, int from) {
+        int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
+        requireFits(seq, info.maxPositions(), "training sequence");
+        if (from < 0 || from >= seq) {
+            throw new InvalidRequestException("logits from position " + from + " of a " + seq + "-position sequence");
+        }
+        NDArray x = inputsEmbeds.getDataType() == model.computeType()
+                ? inputsEmbeds : inputsEmbeds.toType(model.computeType(), false);
+        NDArray hidden = model.forward(x, null, 0).get(new NDIndex("{}:", from)); // [seq - from, hidden]
+        NDArray logits = model.logits(hidden); // [seq - from, vocab]
+        return logits.getDataType() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false);
+    }
+
+    @Override
+    public void saveCheckpoint(Path target) {
+        model.weights().writeFolder(folder, target);
     }
 
     @Override

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Linear;
 import io.refrag.core.ModelLoadException;
+import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 
 /**
@@ -25,9 +26,10 @@ public final class LlamaForCausalLM {
     private final LlamaRMSNorm norm;
     private final NDArray lmHead; // [vocab, hidden]; embedTokens when tied
     private final LlamaRotaryEmbedding rotaryEmb;
+    private final NamedWeights weights;
 
     private LlamaForCausalLM(LlamaConfig config, DataType computeType, NDArray embedTokens, LlamaDecoderLayer[] layers,
-            LlamaRMSNorm norm, NDArray lmHead) {
+            LlamaRMSNorm norm, NDArray lmHead, NamedWeights weights) {
         this.config = config;
         this.computeType = computeType;
         this.embedTokens = embedTokens;
@@ -35,6 +37,7 @@ public final class LlamaForCausalLM {
         this.norm = norm;
         this.lmHead = lmHead;
         this.rotaryEmb = new LlamaRotaryEmbedding(config);
+        this.weights = weights;
     }
 
     /**
@@ -89,12 +92,17 @@ public final class LlamaForCausalLM {
             throw new ModelLoadException("missing tensor 'lm_head.weight' and tie_word_embeddings is false");
         }
         loader.requireAllConsumed();
-        return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead);
+        return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead, loader.loaded());
     }
 
     /** @return the config */
     public LlamaConfig config() {
         return config;
+    }
+
+    /** @return every weight under its HF name (fused projections under their parts' names joined by {@code +}) */
+    public NamedWeights weights() {
+        return weights;
     }
 
     /** @return the compute type of weights and activations */

@@ -1,0 +1,161 @@
+package io.refrag.bench.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.refrag.core.Refrag;
+import io.refrag.core.RefragOptions;
+import io.refrag.core.RefragRequest;
+import io.refrag.core.RefragResult;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.spi.Pooling;
+import io.refrag.core.spi.Precision;
+import io.refrag.core.testing.SharedModels;
+import io.refrag.core.train.TrainingConfig;
+import io.refrag.core.train.TrainingCorpus;
+import io.refrag.core.train.TrainingListener;
+import io.refrag.core.train.TrainingOptions;
+import io.refrag.core.train.TrainingResult;
+import io.refrag.core.train.Trainers;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The fine-tuning hooks on the shared stories260K decoder and all-MiniLM-L6-v2 encoder: reconstruction with the
+ * curriculum, CPT from the reconstruction checkpoint, GRPO policy training from the CPT checkpoint, resume after a
+ * crash, and trainable encoder/decoder checkpoints. Prints every measured NLL (baselines included) for the record.
+ */
+class TrainingIT {
+    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+
+    @TempDir
+    static Path shared;
+
+    private static TrainingCorpus corpus;
+    private static TrainingResult withCurriculum;
+    private static TrainingResult cpt;
+    private static TrainingResult policy;
+
+    static TrainingConfig.Builder base(Path output) {
+        return TrainingConfig.builder()
+                .setDecoder(SharedModels.stories())
+                .setEncoder(SharedModels.miniLm())
+                .setOutput(output)
+                .setCorpus(corpus)
+                .optHeldOutDocuments(20)
+                .optEvalSamples(64)
+                .optK(8)
+                .optPooling(Pooling.MEAN)
+                .optDevice("cpu")
+                .optTrainEncoder(false);
+    }
+
+    @BeforeAll
+    static void train() throws Exception {
+        corpus = new TrainingCorpus(Files.readAllLines(SharedModels.path("data/corpus_small.txt")).subList(0, 120));
+        TrainingOptions reconstruction = TrainingOptions.builder().optSteps(1000).optBatchSize(8)
+                .optLearningRate(1e-2).optWarmupSteps(20).optSeed(1).build();
+        withCurriculum = Trainers.reconstruct(base(shared.resolve("reconstruct")).optMaxChunks(8)
+                .optCurriculum(9, 2.0, 64).optOptions(reconstruction).build(), TrainingListener.none());
+        System.out.println("reconstruct   " + withCurriculum.summary());
+        cpt = Trainers.continualPretrain(base(shared.resolve("cpt")).optInitFrom(shared.resolve("reconstruct"))
+                .optContextTokens(64).optTargetTokens(32).optExpandFraction(0.25)
+                .optOptions(TrainingOptions.builder().optSteps(300).optBatchSize(8).optLearningRate(3e-3)
+                        .optSeed(2).build()).build(), TrainingListener.none());
+        System.out.println("cpt           " + cpt.summary());
+        policy = Trainers.trainPolicy(base(shared.resolve("policy")).optInitFrom(shared.resolve("cpt"))
+                .optContextTokens(64).optTargetTokens(32).optExpandFraction(0.25).optGroupSize(4)
+                .optOptions(TrainingOptions.builder().optSteps(100).optBatchSize(4).optLearningRate(1e-3)
+                        .optSeed(3).build()).build(), TrainingListener.none());
+        System.out.println("policy        " + policy.summary());
+    }
+
+    @Test
+    void reconstructionCarriesTheChunksIntoTheFrozenDecoder() {
+        double before = withCurriculum.heldOutNll().get("before");
+        double after = withCurriculum.heldOutNll().get("after");
+        assertTrue(after < 0.8 * before, "trained projector NLL " + after + " vs untrained " + before);
+        assertTrue(after < withCurriculum.heldOutNll().get("no-context"), "reconstruction must beat the LM prior");
+    }
+
+    @Test
+    void cptLowersHeldOutNllBelowNoContext() {
+        double after = cpt.heldOutNll().get("after");
+        assertTrue(after < cpt.heldOutNll().get("before"), cpt.summary());
+        assertTrue(after < cpt.heldOutNll().get("no-context"), cpt.summary());
+    }
+
+    @Test
+    void policyTrainingImprovesItsOwnChoices() {
+        assertTrue(policy.heldOutNll().get("after") < policy.heldOutNll().get("before"), policy.summary());
+    }
+
+    @Test
+    void trainedFoldersServeThroughThePipeline() {
+        for (String folder : List.of("reconstruct", "cpt", "policy")) {
+            try (Refrag refrag = Refrag.load(shared.resolve(folder), CPU)) {
+                RefragResult r = refrag.generate(RefragRequest.of("Which river does City_0 lie on?",
+                        corpus.documents().subList(0, 2)), RefragOptions.builder().optK(8).optExpansionFraction(0.25)
+                        .optGeneration(GenerationOptions.builder().optMaxNewTokens(4).build()).build());
+                assertEquals(4, r.generation().generatedTokens(), folder);
+            }
+        }
+    }
+
+    @Test
+    void resumeAfterACrashEqualsAnUninterruptedRun(@TempDir Path tmp) {
+        TrainingOptions six = TrainingOptions.builder().optSteps(6).optBatchSize(2).optCheckpointEvery(3)
+                .optSeed(5).build();
+        Trainers.reconstruct(base(tmp.resolve("straight")).optMaxChunks(2).optEvalSamples(2).optOptions(six).build(),
+                TrainingListener.none());
+        TrainingConfig crashing = base(tmp.resolve("resumed")).optMaxChunks(2).optEvalSamples(2).optOptions(six)
+                .optResume(true).build();
+        assertThrows(IllegalStateException.class, () -> Trainers.reconstruct(crashing, r -> {
+            if (r.step() == 4) {
+                throw new IllegalStateException("simulated crash after the step-3 checkpoint");
+            }
+        }));
+        Trainers.reconstruct(crashing, TrainingListener.none());
+        for (String name : List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")) {
+            assertArrayEquals(read(tmp.resolve("straight/projector.safetensors"), name),
+                    read(tmp.resolve("resumed/projector.safetensors"), name), name);
+        }
+    }
+
+    @Test
+    void trainableEncoderAndDecoderAreSavedAsLoadableCheckpoints(@TempDir Path tmp) {
+        TrainingOptions two = TrainingOptions.builder().optSteps(2).optBatchSize(1).optSeed(7).build();
+        Trainers.continualPretrain(base(tmp.resolve("out")).optTrainEncoder(true).optTrainDecoder(true)
+                .optContextTokens(16).optTargetTokens(8).optEvalSamples(1).optOptions(two).build(),
+                TrainingListener.none());
+        Path out = tmp.resolve("out");
+        assertTrue(Files.isRegularFile(out.resolve("decoder/config.json")));
+        assertTrue(Files.isRegularFile(out.resolve("encoder/tokenizer.json")));
+        float[] original = read(SharedModels.stories().resolve("model.safetensors"), "model.layers.0.self_attn.q_proj.weight");
+        float[] trained = read(out.resolve("decoder/model.safetensors"), "model.layers.0.self_attn.q_proj.weight");
+        assertEquals(original.length, trained.length);
+        assertFalse(java.util.Arrays.equals(original, trained), "decoder weights must have trained");
+        try (Refrag refrag = Refrag.load(out, CPU)) {
+            RefragResult r = refrag.generate(RefragRequest.of("Who?", corpus.documents().subList(0, 1)),
+                    RefragOptions.builder().optK(8).optGeneration(GenerationOptions.builder().optMaxNewTokens(2)
+                            .build()).build());
+            assertEquals(2, r.generation().generatedTokens());
+        }
+    }
+
+    private static float[] read(Path file, String tensor) {
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(file)) {
+            return c.readFloats(tensor);
+        }
+    }
+}

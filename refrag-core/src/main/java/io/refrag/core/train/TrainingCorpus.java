@@ -1,0 +1,139 @@
+package io.refrag.core.train;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import io.refrag.core.InvalidRequestException;
+import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.generate.Generator;
+import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.spi.DecoderInput;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Training documents: plain text (one document per line), JSONL (one object per line with a text field), or text
+ * sampled from the decoder itself.
+ *
+ * @param documents the documents, each non-blank
+ */
+public record TrainingCorpus(List<String> documents) {
+
+    /** Copies the list and rejects an empty corpus. */
+    public TrainingCorpus {
+        documents = List.copyOf(documents);
+        if (documents.isEmpty()) {
+            throw new InvalidRequestException("the training corpus holds no documents");
+        }
+    }
+
+    /**
+     * Reads {@code .jsonl} files as JSONL (field {@code text}) and anything else as one document per line; blank
+     * lines are skipped.
+     *
+     * @param file the corpus file
+     * @return the corpus
+     * @throws InvalidRequestException if the file is missing, unreadable or malformed
+     */
+    public static TrainingCorpus read(Path file) {
+        return file.getFileName().toString().endsWith(".jsonl") ? readJsonl(file, "text") : readText(file);
+    }
+
+    /**
+     * @param file one document per line
+     * @return the non-blank lines
+     */
+    public static TrainingCorpus readText(Path file) {
+        return new TrainingCorpus(lines(file).stream().filter(l -> !l.isBlank()).toList());
+    }
+
+    /**
+     * @param file one JSON object per line
+     * @param field the string field holding the document
+     * @return the documents
+     * @throws InvalidRequestException naming the line that is not an object with that string field
+     */
+    public static TrainingCorpus readJsonl(Path file, String field) {
+        List<String> docs = new ArrayList<>();
+        List<String> lines = lines(file);
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) {
+                continue;
+            }
+            try {
+                JsonElement e = JsonParser.parseString(lines.get(i));
+                JsonElement text = e.isJsonObject() ? e.getAsJsonObject().get(field) : null;
+                if (text == null || !text.isJsonPrimitive() || !text.getAsJsonPrimitive().isString()) {
+                    throw new InvalidRequestException(file + " line " + (i + 1) + ": expected an object with a string "
+                            + "field '" + field + "'");
+                }
+                if (!text.getAsString().isBlank()) {
+                    docs.add(text.getAsString());
+                }
+            } catch (com.google.gson.JsonParseException ex) {
+                throw new InvalidRequestException(file + " line " + (i + 1) + " is not valid JSON: " + ex.getMessage());
+            }
+        }
+        return new TrainingCorpus(docs);
+    }
+
+    private static List<String> lines(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidRequestException("training corpus file " + file + " does not exist");
+        }
+        try {
+            return Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new InvalidRequestException("cannot read training corpus " + file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Produces a corpus by sampling from the decoder (temperature 1, seeded), starting each document at BOS.
+     *
+     * @param decoder the decoder
+     * @param documents how many documents
+     * @param tokens tokens per document (generation stops early at EOS)
+     * @param seed sampling seed; document i uses {@code seed + i}
+     * @return the sampled documents (empty samples are dropped)
+     */
+    public static TrainingCorpus sample(CausalDecoder decoder, int documents, int tokens, long seed) {
+        if (decoder.info().bosTokenId() < 0) {
+            throw new InvalidRequestException("cannot sample a corpus: the decoder has no BOS token to start from");
+        }
+        if (documents < 1 || tokens < 1) {
+            throw new InvalidRequestException("sampling a corpus needs documents >= 1 and tokens >= 1, got "
+                    + documents + " and " + tokens);
+        }
+        List<String> docs = new ArrayList<>();
+        for (int i = 0; i < documents; i++) {
+            GenerationOptions o = GenerationOptions.builder()
+                    .optMaxNewTokens(tokens).optTemperature(1f).optSeed(seed + i).build();
+            String text = Generator.generate(decoder, DecoderInput.ofTokens(decoder.info().bosTokenId()), o,
+                    System.nanoTime()).text().replace('\n', ' ').strip();
+            if (!text.isEmpty()) {
+                docs.add(text);
+            }
+        }
+        return new TrainingCorpus(docs);
+    }
+
+    /**
+     * Writes one document per line (newlines inside documents become spaces).
+     *
+     * @param file target file
+     */
+    public void writeText(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Files.write(file, documents.stream().map(d -> d.replace('\n', ' ')).toList(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new io.refrag.core.RefragException("cannot write corpus " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
