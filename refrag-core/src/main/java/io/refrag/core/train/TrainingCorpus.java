@@ -121,19 +121,4 @@ public record TrainingCorpus(List<String> documents) {
         }
         return new TrainingCorpus(docs);
     }
-
-    /**
-     * Writes one document per line (newlines inside documents become spaces).
-     *
-     * @param file target file
-     */
-    public void writeText(Path file) {
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Files.write(file, documents.stream().map(d -> d.replace('\n', ' ')).toList(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new io.refrag.core.RefragException("cannot write corpus " + file + ": " + e.getMessage(), e);
-        }
-    }
 }

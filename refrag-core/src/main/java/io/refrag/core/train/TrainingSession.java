@@ -13,6 +13,7 @@ import io.refrag.core.Devices;
 import io.refrag.core.InvalidRequestException;
 import io.refrag.core.ModelLoadException;
 import io.refrag.core.RefragException;
+import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.HfConfig;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
@@ -29,15 +30,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One training run's parts (decoder, encoder, projector, optionally a policy), the shared pieces of the tasks (chunk
@@ -100,13 +102,10 @@ final class TrainingSession implements AutoCloseable {
                         + " and the decoder needs " + decoder.info().hiddenSize());
             }
             if (withPolicy) {
-                TrainablePolicy pol = policySource != null
-                        ? trainable(Providers.loadPolicy("learned", policySource, serving), TrainablePolicy.class,
-                                "policy", opened)
+                this.policy = trainable(policySource != null
+                        ? Providers.loadPolicy("learned", policySource, serving)
                         : Providers.createTrainablePolicy(decoder.info().hiddenSize(), config.options().seed(),
-                                serving);
-                opened.add(pol);
-                this.policy = pol;
+                                serving), TrainablePolicy.class, "policy", opened);
             } else {
                 this.policy = null;
             }
@@ -157,10 +156,11 @@ final class TrainingSession implements AutoCloseable {
         if (trainEncoder) {
             return;
         }
+        Set<Chunk> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         List<Chunk> missing = new ArrayList<>();
         for (List<Chunk> s : samples) {
             for (Chunk c : s) {
-                if (!vectors.containsKey(c) && !missing.contains(c)) {
+                if (!vectors.containsKey(c) && seen.add(c)) {
                     missing.add(c);
                 }
             }
@@ -336,24 +336,13 @@ final class TrainingSession implements AutoCloseable {
             json.addProperty("policyFile", "policy.safetensors");
             json.addProperty("p", config.expandFraction());
         }
-        writeAtomically(out.resolve("refrag.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json));
+        AtomicFiles.writeString(out.resolve("refrag.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json));
         SafetensorsWriter w = new SafetensorsWriter()
                 .metadata("refrag.task", task)
                 .metadata("refrag.step", Integer.toString(step));
         params.forEach((n, t) -> w.add("param." + n, t.toFloatArray(), t.getShape().getShape()));
         optimizer.writeState(w);
         w.write(out.resolve(STATE_FILE));
-    }
-
-    private static void writeAtomically(Path file, String text) {
-        try {
-            Path tmp = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new RefragException("cannot write " + file + ": " + e.getMessage(), e);
-        }
     }
 
     private static void closeQuietly(AutoCloseable c) {
