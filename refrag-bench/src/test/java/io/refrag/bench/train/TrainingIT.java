@@ -12,9 +12,11 @@ import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.spi.CausalDecoder;
 import io.refrag.core.spi.ModelOptions;
 import io.refrag.core.spi.Pooling;
 import io.refrag.core.spi.Precision;
+import io.refrag.core.spi.Providers;
 import io.refrag.core.testing.SharedModels;
 import io.refrag.core.train.TrainingConfig;
 import io.refrag.core.train.TrainingCorpus;
@@ -32,8 +34,10 @@ import java.util.List;
 
 /**
  * The fine-tuning hooks on the shared stories260K decoder and all-MiniLM-L6-v2 encoder: reconstruction with the
- * curriculum, CPT from the reconstruction checkpoint, GRPO policy training from the CPT checkpoint, resume after a
- * crash, and trainable encoder/decoder checkpoints. Prints every measured NLL (baselines included) for the record.
+ * curriculum on corpus_small, then CPT from the reconstruction checkpoint and GRPO policy training from the CPT
+ * checkpoint on a corpus sampled from stories260K itself (in-domain, so the full context is a real upper bound for the
+ * compressed one), resume after a crash, and trainable encoder/decoder checkpoints. Prints every measured NLL
+ * (baselines included) for the record.
  */
 class TrainingIT {
     private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
@@ -41,12 +45,13 @@ class TrainingIT {
     @TempDir
     static Path shared;
 
-    private static TrainingCorpus corpus;
+    private static TrainingCorpus passages;
+    private static TrainingCorpus stories;
     private static TrainingResult withCurriculum;
     private static TrainingResult cpt;
     private static TrainingResult policy;
 
-    static TrainingConfig.Builder base(Path output) {
+    static TrainingConfig.Builder base(Path output, TrainingCorpus corpus) {
         return TrainingConfig.builder()
                 .setDecoder(SharedModels.stories())
                 .setEncoder(SharedModels.miniLm())
@@ -55,25 +60,29 @@ class TrainingIT {
                 .optHeldOutDocuments(20)
                 .optEvalSamples(64)
                 .optK(8)
-                .optPooling(Pooling.MEAN)
+                .optPooling(Pooling.CLS)
                 .optDevice("cpu")
                 .optTrainEncoder(false);
     }
 
     @BeforeAll
     static void train() throws Exception {
-        corpus = new TrainingCorpus(Files.readAllLines(SharedModels.path("data/corpus_small.txt")).subList(0, 120));
+        passages = TrainingCorpus.read(SharedModels.path("data/corpus_small.txt"));
+        try (CausalDecoder decoder = Providers.loadDecoder(SharedModels.stories(), CPU)) {
+            stories = TrainingCorpus.sample(decoder, 100, 256, 0);
+        }
         TrainingOptions reconstruction = TrainingOptions.builder().optSteps(1000).optBatchSize(8)
                 .optLearningRate(1e-2).optWarmupSteps(20).optSeed(1).build();
-        withCurriculum = Trainers.reconstruct(base(shared.resolve("reconstruct")).optMaxChunks(8)
+        withCurriculum = Trainers.reconstruct(base(shared.resolve("reconstruct"), passages).optMaxChunks(8)
                 .optCurriculum(9, 2.0, 64).optOptions(reconstruction).build(), TrainingListener.none());
         System.out.println("reconstruct   " + withCurriculum.summary());
-        cpt = Trainers.continualPretrain(base(shared.resolve("cpt")).optInitFrom(shared.resolve("reconstruct"))
+        cpt = Trainers.continualPretrain(base(shared.resolve("cpt"), stories)
+                .optInitFrom(shared.resolve("reconstruct"))
                 .optContextTokens(64).optTargetTokens(32).optExpandFraction(0.25)
                 .optOptions(TrainingOptions.builder().optSteps(300).optBatchSize(8).optLearningRate(3e-3)
                         .optSeed(2).build()).build(), TrainingListener.none());
         System.out.println("cpt           " + cpt.summary());
-        policy = Trainers.trainPolicy(base(shared.resolve("policy")).optInitFrom(shared.resolve("cpt"))
+        policy = Trainers.trainPolicy(base(shared.resolve("policy"), stories).optInitFrom(shared.resolve("cpt"))
                 .optContextTokens(64).optTargetTokens(32).optExpandFraction(0.25).optGroupSize(4)
                 .optOptions(TrainingOptions.builder().optSteps(100).optBatchSize(4).optLearningRate(1e-3)
                         .optSeed(3).build()).build(), TrainingListener.none());
@@ -84,20 +93,23 @@ class TrainingIT {
     void reconstructionCarriesTheChunksIntoTheFrozenDecoder() {
         double before = withCurriculum.heldOutNll().get("before");
         double after = withCurriculum.heldOutNll().get("after");
-        assertTrue(after < 0.8 * before, "trained projector NLL " + after + " vs untrained " + before);
+        assertTrue(after < 0.7 * before, "trained projector NLL " + after + " vs untrained " + before);
         assertTrue(after < withCurriculum.heldOutNll().get("no-context"), "reconstruction must beat the LM prior");
     }
 
     @Test
-    void cptLowersHeldOutNllBelowNoContext() {
+    void cptLowersHeldOutNllToBetweenNoContextAndFullContext() {
         double after = cpt.heldOutNll().get("after");
         assertTrue(after < cpt.heldOutNll().get("before"), cpt.summary());
         assertTrue(after < cpt.heldOutNll().get("no-context"), cpt.summary());
+        assertTrue(after > cpt.heldOutNll().get("full-context"), cpt.summary());
     }
 
     @Test
-    void policyTrainingImprovesItsOwnChoices() {
-        assertTrue(policy.heldOutNll().get("after") < policy.heldOutNll().get("before"), policy.summary());
+    void trainedPolicyBeatsRandomExpansion() {
+        double after = policy.heldOutNll().get("after");
+        assertTrue(after < policy.heldOutNll().get("random"), policy.summary());
+        assertTrue(after < policy.heldOutNll().get("before"), policy.summary());
     }
 
     @Test
@@ -105,7 +117,7 @@ class TrainingIT {
         for (String folder : List.of("reconstruct", "cpt", "policy")) {
             try (Refrag refrag = Refrag.load(shared.resolve(folder), CPU)) {
                 RefragResult r = refrag.generate(RefragRequest.of("Which river does City_0 lie on?",
-                        corpus.documents().subList(0, 2)), RefragOptions.builder().optK(8).optExpansionFraction(0.25)
+                        passages.documents().subList(0, 2)), RefragOptions.builder().optK(8).optExpansionFraction(0.25)
                         .optGeneration(GenerationOptions.builder().optMaxNewTokens(4).build()).build());
                 assertEquals(4, r.generation().generatedTokens(), folder);
             }
@@ -116,10 +128,10 @@ class TrainingIT {
     void resumeAfterACrashEqualsAnUninterruptedRun(@TempDir Path tmp) {
         TrainingOptions six = TrainingOptions.builder().optSteps(6).optBatchSize(2).optCheckpointEvery(3)
                 .optSeed(5).build();
-        Trainers.reconstruct(base(tmp.resolve("straight")).optMaxChunks(2).optEvalSamples(2).optOptions(six).build(),
-                TrainingListener.none());
-        TrainingConfig crashing = base(tmp.resolve("resumed")).optMaxChunks(2).optEvalSamples(2).optOptions(six)
-                .optResume(true).build();
+        Trainers.reconstruct(base(tmp.resolve("straight"), passages).optMaxChunks(2).optEvalSamples(2)
+                .optOptions(six).build(), TrainingListener.none());
+        TrainingConfig crashing = base(tmp.resolve("resumed"), passages).optMaxChunks(2).optEvalSamples(2)
+                .optOptions(six).optResume(true).build();
         assertThrows(IllegalStateException.class, () -> Trainers.reconstruct(crashing, r -> {
             if (r.step() == 4) {
                 throw new IllegalStateException("simulated crash after the step-3 checkpoint");
@@ -135,7 +147,7 @@ class TrainingIT {
     @Test
     void trainableEncoderAndDecoderAreSavedAsLoadableCheckpoints(@TempDir Path tmp) {
         TrainingOptions two = TrainingOptions.builder().optSteps(2).optBatchSize(1).optSeed(7).build();
-        Trainers.continualPretrain(base(tmp.resolve("out")).optTrainEncoder(true).optTrainDecoder(true)
+        Trainers.continualPretrain(base(tmp.resolve("out"), stories).optTrainEncoder(true).optTrainDecoder(true)
                 .optContextTokens(16).optTargetTokens(8).optEvalSamples(1).optOptions(two).build(),
                 TrainingListener.none());
         Path out = tmp.resolve("out");
@@ -146,7 +158,7 @@ class TrainingIT {
         assertEquals(original.length, trained.length);
         assertFalse(java.util.Arrays.equals(original, trained), "decoder weights must have trained");
         try (Refrag refrag = Refrag.load(out, CPU)) {
-            RefragResult r = refrag.generate(RefragRequest.of("Who?", corpus.documents().subList(0, 1)),
+            RefragResult r = refrag.generate(RefragRequest.of("Who?", stories.documents().subList(0, 1)),
                     RefragOptions.builder().optK(8).optGeneration(GenerationOptions.builder().optMaxNewTokens(2)
                             .build()).build());
             assertEquals(2, r.generation().generatedTokens());

@@ -158,6 +158,14 @@ public final class HfConfig {
     }
 
     /**
+     * @param key a field
+     * @return whether it is present and a JSON object
+     */
+    public boolean isObject(String key) {
+        return has(key) && json.get(key).isJsonObject();
+    }
+
+    /**
      * @param key an optional nested object field
      * @return the nested object as a config (same source file), empty if absent or null
      */

@@ -22,6 +22,7 @@ import java.util.Map;
  */
 public final class AdamW implements AutoCloseable {
     private final Map<String, NDArray> parameters;
+    private final Map<String, Double> learningRateScale;
     private final NDManager manager;
     private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
     private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
@@ -32,13 +33,26 @@ public final class AdamW implements AutoCloseable {
     private int steps;
 
     /**
-     * Marks every parameter as requiring gradients and allocates zeroed moments.
+     * Marks every parameter as requiring gradients and allocates zeroed moments; every parameter uses the step's
+     * learning rate.
      *
      * @param parameters name to live weight (float32)
      * @param options betas, epsilon and weight decay
      */
     public AdamW(Map<String, NDArray> parameters, TrainingOptions options) {
+        this(parameters, Map.of(), options);
+    }
+
+    /**
+     * Like {@link #AdamW(Map, TrainingOptions)} with per-parameter learning rates.
+     *
+     * @param parameters name to live weight (float32)
+     * @param learningRateScale name to the factor its learning rate is of the step's (absent: 1)
+     * @param options betas, epsilon and weight decay
+     */
+    public AdamW(Map<String, NDArray> parameters, Map<String, Double> learningRateScale, TrainingOptions options) {
         this.parameters = new LinkedHashMap<>(parameters);
+        this.learningRateScale = Map.copyOf(learningRateScale);
         this.beta1 = options.beta1();
         this.beta2 = options.beta2();
         this.epsilon = options.epsilon();
@@ -61,7 +75,7 @@ public final class AdamW implements AutoCloseable {
      * Applies one update from the accumulated gradients, then zeroes them. A non-finite gradient norm skips the update
      * (the gradients are still zeroed) and is returned so the caller can report it.
      *
-     * @param learningRate this step's learning rate
+     * @param learningRate this step's learning rate (times each parameter's scale)
      * @param maxGradNorm clip the global gradient norm to this; 0 disables clipping
      * @return the global gradient norm before clipping
      */
@@ -82,14 +96,15 @@ public final class AdamW implements AutoCloseable {
                 double bias2 = 1 - Math.pow(beta2, steps);
                 for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
                     NDArray p = e.getValue();
+                    double lr = learningRate * learningRateScale.getOrDefault(e.getKey(), 1.0);
                     NDArray g = grads.get(e.getKey()).mul((float) clip);
                     NDArray m = expAvg.get(e.getKey()).muli((float) beta1).addi(g.mul((float) (1 - beta1)));
                     NDArray v = expAvgSq.get(e.getKey()).muli((float) beta2).addi(g.square().muli((float) (1 - beta2)));
                     if (weightDecay > 0 && p.getShape().dimension() >= 2) {
-                        p.muli((float) (1 - learningRate * weightDecay));
+                        p.muli((float) (1 - lr * weightDecay));
                     }
                     NDArray denominator = v.div((float) bias2).sqrt().addi((float) epsilon);
-                    p.subi(m.div((float) bias1).divi(denominator).muli((float) learningRate));
+                    p.subi(m.div((float) bias1).divi(denominator).muli((float) lr));
                 }
             }
             grads.values().forEach(g -> g.subi(g));

@@ -10,7 +10,6 @@ import io.refrag.core.spi.Providers;
 
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * What to train and on what. Built in code with {@link #builder()} or read from a JSON file with
@@ -87,7 +86,8 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
      * {@code maxChunks}, {@code curriculum} (true, false or {@code {"stages", "ratio", "base"}}),
      * {@code trainEncoder}, {@code contextTokens}, {@code targetTokens}, {@code expandFraction}, {@code trainDecoder},
      * {@code groupSize}, {@code clipEpsilon}, {@code ppoEpochs} and {@code training} ({@code steps},
-     * {@code batchSize}, {@code learningRate}, {@code weightDecay}, {@code beta1}, {@code beta2},
+     * {@code batchSize}, {@code learningRate}, {@code encoderLearningRate}, {@code decoderLearningRate},
+     * {@code weightDecay}, {@code beta1}, {@code beta2},
      * {@code warmupSteps}, {@code minLearningRateRatio}, {@code maxGradNorm}, {@code seed}, {@code checkpointEvery}).
      *
      * @param file the JSON file
@@ -127,10 +127,9 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         c.optString("device").ifPresent(b::optDevice);
         b.optResume(c.optBoolean("resume", false));
         c.optInt("maxChunks").ifPresent(b::optMaxChunks);
-        Optional<HfConfig> cur = c.optObject("curriculum");
-        if (cur.isPresent()) {
-            b.optCurriculum(cur.get().optInt("stages").orElse(9), cur.get().optDouble("ratio", 2.0),
-                    cur.get().optInt("base").orElse(64));
+        if (c.isObject("curriculum")) {
+            HfConfig cur = c.optObject("curriculum").orElseThrow();
+            b.optCurriculum(cur.optInt("stages").orElse(9), cur.optDouble("ratio", 2.0), cur.optInt("base").orElse(64));
         } else {
             b.optCurriculum(c.optBoolean("curriculum", true));
         }
@@ -147,6 +146,12 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
             t.optInt("steps").ifPresent(o::optSteps);
             t.optInt("batchSize").ifPresent(o::optBatchSize);
             o.optLearningRate(t.optDouble("learningRate", 1e-3));
+            if (t.has("encoderLearningRate")) {
+                o.optEncoderLearningRate(t.optDouble("encoderLearningRate", 0));
+            }
+            if (t.has("decoderLearningRate")) {
+                o.optDecoderLearningRate(t.optDouble("decoderLearningRate", 0));
+            }
             o.optWeightDecay(t.optDouble("weightDecay", 0.01));
             o.optBetas(t.optDouble("beta1", 0.9), t.optDouble("beta2", 0.999));
             t.optInt("warmupSteps").ifPresent(o::optWarmupSteps);

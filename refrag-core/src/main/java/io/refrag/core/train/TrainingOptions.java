@@ -8,7 +8,9 @@ import io.refrag.core.InvalidRequestException;
  *
  * @param steps optimiser steps
  * @param batchSize samples per step (their gradients are accumulated)
- * @param learningRate peak learning rate
+ * @param learningRate peak learning rate (projector and policy)
+ * @param encoderLearningRate peak learning rate of the encoder when it trains
+ * @param decoderLearningRate peak learning rate of the decoder when it trains
  * @param weightDecay AdamW decoupled weight decay (applied to matrices, not to biases and norm weights)
  * @param beta1 AdamW first-moment decay
  * @param beta2 AdamW second-moment decay
@@ -19,15 +21,19 @@ import io.refrag.core.InvalidRequestException;
  * @param seed seed of the data order, sampling and initialisation
  * @param checkpointEvery write a resumable checkpoint every this many steps (0: only at the end)
  */
-public record TrainingOptions(int steps, int batchSize, double learningRate, double weightDecay, double beta1,
-        double beta2, double epsilon, int warmupSteps, double minLearningRateRatio, double maxGradNorm, long seed,
-        int checkpointEvery) {
+public record TrainingOptions(int steps, int batchSize, double learningRate, double encoderLearningRate,
+        double decoderLearningRate, double weightDecay, double beta1, double beta2, double epsilon, int warmupSteps,
+        double minLearningRateRatio, double maxGradNorm, long seed, int checkpointEvery) {
 
     /** Validates every field; messages name the field and the allowed range. */
     public TrainingOptions {
         require(steps >= 1, "steps must be >= 1, got " + steps);
         require(batchSize >= 1, "batchSize must be >= 1, got " + batchSize);
         require(learningRate > 0 && Double.isFinite(learningRate), "learningRate must be > 0, got " + learningRate);
+        require(encoderLearningRate > 0 && Double.isFinite(encoderLearningRate), "encoderLearningRate must be > 0, got "
+                + encoderLearningRate);
+        require(decoderLearningRate > 0 && Double.isFinite(decoderLearningRate), "decoderLearningRate must be > 0, got "
+                + decoderLearningRate);
         require(weightDecay >= 0, "weightDecay must be >= 0, got " + weightDecay);
         require(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got " + beta1);
         require(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got " + beta2);
@@ -51,12 +57,16 @@ public record TrainingOptions(int steps, int batchSize, double learningRate, dou
         return new Builder();
     }
 
-    /** @return a builder starting from these options */
+    /**
+     * @return a builder starting from these options; part learning rates equal to the learning rate keep following it
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.steps = steps;
         b.batchSize = batchSize;
         b.learningRate = learningRate;
+        b.encoderLearningRate = encoderLearningRate == learningRate ? null : encoderLearningRate;
+        b.decoderLearningRate = decoderLearningRate == learningRate ? null : decoderLearningRate;
         b.weightDecay = weightDecay;
         b.beta1 = beta1;
         b.beta2 = beta2;
@@ -79,6 +89,8 @@ public record TrainingOptions(int steps, int batchSize, double learningRate, dou
         private int steps = 200;
         private int batchSize = 8;
         private double learningRate = 1e-3;
+        private Double encoderLearningRate;
+        private Double decoderLearningRate;
         private double weightDecay = 0.01;
         private double beta1 = 0.9;
         private double beta2 = 0.999;
@@ -116,6 +128,25 @@ public record TrainingOptions(int steps, int batchSize, double learningRate, dou
          */
         public Builder optLearningRate(double v) {
             learningRate = v;
+            return this;
+        }
+
+        /**
+         * @param v peak learning rate of the encoder (default: the learning rate); pretrained parts usually want a
+         *     smaller one than the freshly initialised projector
+         * @return this
+         */
+        public Builder optEncoderLearningRate(double v) {
+            encoderLearningRate = v;
+            return this;
+        }
+
+        /**
+         * @param v peak learning rate of the decoder (default: the learning rate)
+         * @return this
+         */
+        public Builder optDecoderLearningRate(double v) {
+            decoderLearningRate = v;
             return this;
         }
 
@@ -195,8 +226,10 @@ public record TrainingOptions(int steps, int batchSize, double learningRate, dou
 
         /** @return the validated options */
         public TrainingOptions build() {
-            return new TrainingOptions(steps, batchSize, learningRate, weightDecay, beta1, beta2, epsilon,
-                    Math.min(warmupSteps, steps), minLearningRateRatio, maxGradNorm, seed, checkpointEvery);
+            return new TrainingOptions(steps, batchSize, learningRate,
+                    encoderLearningRate == null ? learningRate : encoderLearningRate,
+                    decoderLearningRate == null ? learningRate : decoderLearningRate, weightDecay, beta1, beta2,
+                    epsilon, Math.min(warmupSteps, steps), minLearningRateRatio, maxGradNorm, seed, checkpointEvery);
         }
     }
 }

@@ -241,24 +241,31 @@ final class TrainingSession implements AutoCloseable {
      * @return the last step's loss
      */
     double run(StepFunction fn, int updatesPerStep, TrainingListener listener) {
+        TrainingOptions o = config.options();
         Map<String, NDArray> params = new LinkedHashMap<>();
+        Map<String, Double> scale = new LinkedHashMap<>();
         if (trainProjector) {
             projector.parameters().forEach((n, t) -> params.put("projector." + n, t));
         }
         if (trainEncoder) {
-            encoder.parameters().forEach((n, t) -> params.put("encoder." + n, t));
+            encoder.parameters().forEach((n, t) -> {
+                params.put("encoder." + n, t);
+                scale.put("encoder." + n, o.encoderLearningRate() / o.learningRate());
+            });
         }
         if (trainDecoder) {
-            decoder.parameters().forEach((n, t) -> params.put("decoder." + n, t));
+            decoder.parameters().forEach((n, t) -> {
+                params.put("decoder." + n, t);
+                scale.put("decoder." + n, o.decoderLearningRate() / o.learningRate());
+            });
         }
         if (policy != null) {
             policy.parameters().forEach((n, t) -> params.put("policy." + n, t));
         }
-        TrainingOptions o = config.options();
         LearningRateSchedule schedule = o.schedule();
         long start = System.nanoTime();
         double loss = Double.NaN;
-        try (AdamW optimizer = new AdamW(params, o)) {
+        try (AdamW optimizer = new AdamW(params, scale, o)) {
             int first = config.resume() ? restore(params, optimizer) : 0;
             for (int step = first; step < o.steps(); step++) {
                 double lr = schedule.at(step);

@@ -2,6 +2,7 @@ package io.refrag.core.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,6 +119,25 @@ class TrainingBasicsTest {
     }
 
     @Test
+    void perParameterLearningRatesScaleTheUpdate() {
+        TrainingOptions o = TrainingOptions.builder().optLearningRate(0.1).optEncoderLearningRate(0.01).build();
+        assertEquals(0.01, o.encoderLearningRate());
+        assertEquals(0.1, o.decoderLearningRate(), "unset part learning rates follow learningRate");
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray fast = m.create(new float[] {1f, -1f});
+            NDArray slow = m.create(new float[] {1f, -1f});
+            try (AdamW adam = new AdamW(Map.of("fast", fast, "slow", slow), Map.of("slow", 0.1), o)) {
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    gc.backward(fast.sum().add(slow.sum())); // gradient 1 everywhere: Adam's first step moves lr
+                }
+                adam.step(0.1, 0);
+            }
+            assertArrayEquals(new float[] {0.9f, -1.1f}, fast.toFloatArray(), 1e-6f);
+            assertArrayEquals(new float[] {0.99f, -1.01f}, slow.toFloatArray(), 1e-6f);
+        }
+    }
+
+    @Test
     void clippingBoundsTheUpdateAndScalingIsDifferentiable() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray w = m.create(new float[] {3f, 4f});
@@ -157,7 +177,8 @@ class TrainingBasicsTest {
         Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
                 + "\"corpus\": \"docs.txt\", \"k\": 16, \"pooling\": \"mean\", \"maxChunks\": 4, "
                 + "\"curriculum\": {\"stages\": 3, \"ratio\": 3.0, \"base\": 9}, \"heldOutDocuments\": 1, "
-                + "\"training\": {\"steps\": 12, \"batchSize\": 2, \"learningRate\": 0.01, \"seed\": 4}}");
+                + "\"training\": {\"steps\": 12, \"batchSize\": 2, \"learningRate\": 0.01, \"seed\": 4, "
+                + "\"encoderLearningRate\": 0.0001, \"decoderLearningRate\": 0.001}}");
         TrainingConfig c = TrainingConfig.read(file);
         assertEquals(tmp.resolve("dec"), c.decoder());
         assertEquals(tmp.resolve("out"), c.output());
@@ -166,6 +187,11 @@ class TrainingBasicsTest {
         assertEquals(new Curriculum(4, 3, 3.0, 9), c.curriculum());
         assertEquals(12, c.options().steps());
         assertEquals(4, c.options().seed());
+        assertEquals(1e-4, c.options().encoderLearningRate());
+        assertEquals(1e-3, c.options().decoderLearningRate());
+        Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
+                + "\"corpus\": \"docs.txt\", \"curriculum\": false}");
+        assertNull(TrainingConfig.read(file).curriculum(), "\"curriculum\": false trains without one");
         Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\"}");
         InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> TrainingConfig.read(file));
         assertTrue(e.getMessage().contains("give \"corpus\""), e.getMessage());
