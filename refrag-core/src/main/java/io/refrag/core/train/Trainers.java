@@ -254,12 +254,9 @@ public final class Trainers {
         for (int g = 0; g < groups; g++) {
             picks[g] = samplePlackettLuce(logits, budget, r);
             oldLogProb[g] = logProb(logits, picks[g]);
-            boolean[] expand = new boolean[n];
-            for (int i : picks[g]) {
-                expand[i] = true;
-            }
             try (NDManager m = s.manager.newSubManager()) {
-                reward[g] = -s.targetNll(m, mixedPrefix(s, m, x.context(), expand), x.targets()).getFloat();
+                reward[g] = -s.targetNll(m, mixedPrefix(s, m, x.context(), expansion(n, picks[g])), x.targets())
+                        .getFloat();
             }
         }
         double mean = Arrays.stream(reward).average().orElse(0);
@@ -356,11 +353,7 @@ public final class Trainers {
         return meanNll(s, eval, (m, x, i) -> {
             float[][] rows = toRows(s.chunkEmbeddings(m, x.context()));
             int[] picked = s.policy.select(new PolicyInput(x.context(), rows, "", null, s.decoder, 0), budget);
-            boolean[] expand = new boolean[x.context().size()];
-            for (int p : picked) {
-                expand[p] = true;
-            }
-            return mixedPrefix(s, m, x.context(), expand);
+            return mixedPrefix(s, m, x.context(), expansion(x.context().size(), picked));
         });
     }
 
@@ -433,6 +426,15 @@ public final class Trainers {
         List<Chunk> w = s.data.window(heldOut, contextChunks + targetChunks, r);
         int[] next = tokens(w.subList(contextChunks, w.size()));
         return new Sample(w.subList(0, contextChunks), Arrays.copyOf(next, config.targetTokens()));
+    }
+
+    /** @return a mask over {@code chunks} chunks, true at the picked indices */
+    private static boolean[] expansion(int chunks, int[] picks) {
+        boolean[] expand = new boolean[chunks];
+        for (int i : picks) {
+            expand[i] = true;
+        }
+        return expand;
     }
 
     private static boolean[] randomExpansion(int chunks, double fraction, Random r) {

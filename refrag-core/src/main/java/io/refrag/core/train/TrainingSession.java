@@ -22,6 +22,7 @@ import io.refrag.core.spi.ModelOptions;
 import io.refrag.core.spi.Precision;
 import io.refrag.core.spi.Projector;
 import io.refrag.core.spi.Providers;
+import io.refrag.core.spi.Trainable;
 import io.refrag.core.spi.TrainableDecoder;
 import io.refrag.core.spi.TrainableEncoder;
 import io.refrag.core.spi.TrainablePolicy;
@@ -245,22 +246,16 @@ final class TrainingSession implements AutoCloseable {
         Map<String, NDArray> params = new LinkedHashMap<>();
         Map<String, Double> scale = new LinkedHashMap<>();
         if (trainProjector) {
-            projector.parameters().forEach((n, t) -> params.put("projector." + n, t));
+            addPart("projector.", projector, 1.0, params, scale);
         }
         if (trainEncoder) {
-            encoder.parameters().forEach((n, t) -> {
-                params.put("encoder." + n, t);
-                scale.put("encoder." + n, o.encoderLearningRate() / o.learningRate());
-            });
+            addPart("encoder.", encoder, o.encoderLearningRate() / o.learningRate(), params, scale);
         }
         if (trainDecoder) {
-            decoder.parameters().forEach((n, t) -> {
-                params.put("decoder." + n, t);
-                scale.put("decoder." + n, o.decoderLearningRate() / o.learningRate());
-            });
+            addPart("decoder.", decoder, o.decoderLearningRate() / o.learningRate(), params, scale);
         }
         if (policy != null) {
-            policy.parameters().forEach((n, t) -> params.put("policy." + n, t));
+            addPart("policy.", policy, 1.0, params, scale);
         }
         LearningRateSchedule schedule = o.schedule();
         long start = System.nanoTime();
@@ -288,6 +283,15 @@ final class TrainingSession implements AutoCloseable {
             save(o.steps(), params, optimizer);
         }
         return loss;
+    }
+
+    /** Adds a part's parameters under {@code prefix} with their learning-rate scale. */
+    private static void addPart(String prefix, Trainable part, double learningRateScale, Map<String, NDArray> params,
+            Map<String, Double> scale) {
+        part.parameters().forEach((n, t) -> {
+            params.put(prefix + n, t);
+            scale.put(prefix + n, learningRateScale);
+        });
     }
 
     private int restore(Map<String, NDArray> params, AdamW optimizer) {
