@@ -6,23 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.refrag.core.ContextTooLongException;
-import io.refrag.core.InvalidRequestException;
 import io.refrag.core.Refrag;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
-import io.refrag.core.cache.ChunkEmbedder;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.chunk.Chunk;
+import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.chunk.Chunker;
+import io.refrag.core.exception.ContextTooLongException;
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
+import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 import io.refrag.core.testing.SharedModels;
 import io.refrag.decoder.llama.LlamaDecoder;
@@ -277,9 +277,9 @@ class RefragPipelineIT {
                     "every chunk comes from the persistent cache after a restart");
         }
         assertNotEquals(0, r.totalChunks());
-        var missing = assertThrows(io.refrag.core.ModelLoadException.class, () -> Refrag.load(tmp, CPU));
+        var missing = assertThrows(io.refrag.core.exception.ModelLoadException.class, () -> Refrag.load(tmp, CPU));
         assertTrue(missing.getMessage().contains("refrag.json"), missing.getMessage());
-        assertThrows(io.refrag.core.ModelLoadException.class,
+        assertThrows(io.refrag.core.exception.ModelLoadException.class,
                 () -> Providers.loadDecoder(tmp.resolve("absent"), CPU));
     }
 }

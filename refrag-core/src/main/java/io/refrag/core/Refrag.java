@@ -1,29 +1,30 @@
 package io.refrag.core;
 
-import io.refrag.core.cache.ChunkEmbedder;
 import io.refrag.core.cache.ChunkEmbeddingCache;
 import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
-import io.refrag.core.checkpoint.HfConfig;
 import io.refrag.core.chunk.Chunk;
+import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.chunk.Chunker;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.ChunkEncoder;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.PolicyInput;
-import io.refrag.core.spi.Projector;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.ChunkEncoder;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.model.Projector;
+import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.spi.Providers;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -71,40 +72,39 @@ public final class Refrag implements AutoCloseable {
     }
 
     /**
-     * Loads a pipeline from a folder holding {@code refrag.json} (paths inside are relative to the folder):
-     * <pre>{@code
-     * {"decoder": "decoder", "encoder": "encoder", "projector": "projector.safetensors",
-     *  "policy": "none", "policyFile": "policy.safetensors", "k": 16, "p": 0.25, "pooling": "cls",
-     *  "cacheDir": "chunk-cache", "cacheEntries": 100000}
-     * }</pre>
-     * Only {@code decoder} is required. Without {@code projector} an untrained one is created (with a warning).
+     * Loads a pipeline from a REFRAG folder: the parts and defaults its {@code refrag.json} names (see
+     * {@link RefragManifest}).
      *
      * @param dir the folder
      * @param options device and precision of every model
      * @return the pipeline
      */
     public static Refrag load(Path dir, ModelOptions options) {
-        HfConfig c = HfConfig.readFile(dir.resolve("refrag.json"));
+        return open(RefragManifest.read(dir), options);
+    }
+
+    /**
+     * Opens a pipeline from a manifest; every part opened so far is closed if a later one fails.
+     *
+     * @param m the parts and defaults
+     * @param options device and precision of every model
+     * @return the pipeline
+     */
+    public static Refrag open(RefragManifest m, ModelOptions options) {
         Builder b = builder().optModelOptions(options);
-        b.setDecoder(Providers.loadDecoder(dir.resolve(c.requireString("decoder")), options));
         try {
-            if (c.has("encoder")) {
-                Pooling pooling = Pooling.parse(c.optString("pooling").orElse("cls"));
-                b.optEncoder(Providers.loadEncoder(dir.resolve(c.requireString("encoder")), options, pooling));
+            b.setDecoder(Providers.loadDecoder(m.decoder(), options));
+            if (m.encoder() != null) {
+                b.optEncoder(Providers.loadEncoder(m.encoder(), options, m.pooling()));
             }
-            if (c.has("projector")) {
-                b.optProjector(Providers.projectors().load(dir.resolve(c.requireString("projector")), options));
+            if (m.projector() != null) {
+                b.optProjector(Providers.projectors().load(m.projector(), options));
             }
-            b.optPolicy(c.optString("policy").orElse("none"), c.optString("policyFile").map(dir::resolve).orElse(null));
-            RefragOptions.Builder d = RefragOptions.builder()
-                    .optK(c.optInt("k").orElse(16))
-                    .optExpansionFraction(c.optDouble("p", 0.0));
-            b.optDefaults(d.build());
-            int entries = c.optInt("cacheEntries").orElse(100_000);
-            b.optCache(c.optString("cacheDir")
-                    .<ChunkEmbeddingCache>map(d2 -> new TieredChunkCache(new LruChunkCache(entries),
-                            new DiskChunkCache(dir.resolve(d2), 1024)))
-                    .orElseGet(() -> new LruChunkCache(entries)));
+            b.optPolicy(m.policy(), m.policyFile());
+            b.optDefaults(RefragOptions.builder().optK(m.k()).optExpansionFraction(m.p()).build());
+            LruChunkCache memory = new LruChunkCache(m.cacheEntries());
+            b.optCache(m.cacheDir() == null ? memory
+                    : new TieredChunkCache(memory, new DiskChunkCache(m.cacheDir(), 1024)));
             return b.build();
         } catch (RuntimeException e) {
             b.closeParts();
@@ -160,19 +160,12 @@ public final class Refrag implements AutoCloseable {
      * @return the full-context length
      */
     public int fullContextTokens(RefragRequest request) {
-        int n = decoder.info().bosTokenId() >= 0 ? 1 : 0;
-        for (RefragRequest.Segment s : request.segments()) {
-            if (s instanceof RefragRequest.Text t) {
-                n += decoder.tokenizer().encode(t.text()).length();
-            } else if (s instanceof RefragRequest.Context c) {
-                n += decoder.tokenizer().encodeBatch(c.passages()).stream().mapToInt(x -> x.length()).sum();
-            }
-        }
-        return n;
+        return plan(request, defaults.k()).fullContextLength();
     }
 
     /**
-     * Runs one request.
+     * Runs one request: plan the prompt, select the chunks to expand, embed the compressed ones, assemble the decoder
+     * input and generate.
      *
      * @param request the segments
      * @param options per-request options
@@ -180,122 +173,112 @@ public final class Refrag implements AutoCloseable {
      */
     public RefragResult generate(RefragRequest request, RefragOptions options) {
         long start = System.nanoTime();
-        int maxPositions = decoder.info().maxPositions();
-        int bos = decoder.info().bosTokenId();
-
-        // 1. tokenize text segments, chunk context segments (decoder tokens)
-        List<Object> parts = new ArrayList<>(); // int[] for text, List<Chunk> for context
-        List<Chunk> chunks = new ArrayList<>();
-        int textTokens = bos >= 0 ? 1 : 0;
-        for (RefragRequest.Segment s : request.segments()) {
-            if (s instanceof RefragRequest.Text t) {
-                int[] ids = decoder.tokenizer().encode(t.text()).ids();
-                textTokens += ids.length;
-                parts.add(ids);
-            } else if (s instanceof RefragRequest.Context c) {
-                List<Chunk> cs = chunker.chunk(c.passages(), options.k());
-                chunks.addAll(cs);
-                parts.add(cs);
-            }
-        }
-        int chunkTokens = chunks.stream().mapToInt(Chunk::length).sum();
-        int fullContextTokens = textTokens + chunkTokens;
-
-        // 2. decide what to expand; check lengths before any native work
-        BitSet expanded = new BitSet(chunks.size());
-        float[][] embeddings = new float[chunks.size()][];
-        int cacheHits = 0;
-        long policyNanos = 0;
-        if (options.fullContext() || chunks.isEmpty()) {
-            expanded.set(0, chunks.size());
-            requireFits(fullContextTokens, maxPositions, "full-context input", options);
-        } else {
-            ChunkEmbedder emb = requireEncoder();
-            int budget = options.budget(chunks.size());
-            int[] shortest = chunks.stream().mapToInt(Chunk::length).sorted().toArray();
-            int minLength = textTokens + (chunks.size() - budget) + Arrays.stream(shortest, 0, budget).sum();
-            requireFits(minLength, maxPositions, "REFRAG decoder input", options);
-            ExpansionPolicy policy = policy(options.policy() != null ? options.policy() : defaultPolicy);
-            if (budget > 0 || !policy.usesBudget()) {
-                float[] query = null;
-                if (policy.needsChunkEmbeddings()) {
-                    ChunkEmbedder.Embedded e = emb.embed(texts(chunks), options.useCache());
-                    embeddings = e.rows();
-                    cacheHits += e.cacheHits();
-                }
-                if (policy.needsQueryEmbedding()) {
-                    query = emb.embed(List.of(request.queryText().isBlank() ? " " : request.queryText()),
-                            options.useCache()).rows()[0];
-                }
-                long p0 = System.nanoTime();
-                int[] picked = policy.select(new PolicyInput(chunks, policy.needsChunkEmbeddings() ? embeddings : null,
-                        request.queryText(), query, decoder, options.generation().seed()), budget);
-                policyNanos = System.nanoTime() - p0;
-                for (int i : picked) {
-                    if (i < 0 || i >= chunks.size() || expanded.get(i)) {
-                        throw new RefragException("policy '" + policy.name() + "' returned invalid or repeated chunk "
-                                + "index " + i + " (chunks: " + chunks.size() + ")");
-                    }
-                    expanded.set(i);
-                }
-            }
-            List<Integer> todo = new ArrayList<>();
-            for (int i = 0; i < chunks.size(); i++) {
-                if (!expanded.get(i) && embeddings[i] == null) {
-                    todo.add(i);
-                }
-            }
-            if (!todo.isEmpty()) {
-                ChunkEmbedder.Embedded e = emb.embed(todo.stream().map(i -> chunks.get(i).text()).toList(),
-                        options.useCache());
-                for (int j = 0; j < todo.size(); j++) {
-                    embeddings[todo.get(j)] = e.rows()[j];
-                }
-                cacheHits += e.cacheHits();
-            }
-        }
-
-        // 3. assemble the mixed sequence in document order
-        DecoderInput.Builder in = DecoderInput.builder();
-        if (bos >= 0) {
-            in.tokens(bos);
-        }
-        List<RefragResult.ChunkDecision> decisions = new ArrayList<>(chunks.size());
-        int next = 0;
-        for (Object part : parts) {
-            if (part instanceof int[] ids) {
-                in.tokens(ids);
-                continue;
-            }
-            @SuppressWarnings("unchecked")
-            List<Chunk> cs = (List<Chunk>) part;
-            List<float[]> run = new ArrayList<>();
-            for (Chunk c : cs) {
-                int i = next++;
-                decisions.add(new RefragResult.ChunkDecision(c.passage(), c.index(), c.length(), expanded.get(i)));
-                if (expanded.get(i)) {
-                    in.embeddings(run.toArray(float[][]::new));
-                    run.clear();
-                    in.tokens(c.tokenIds());
-                } else {
-                    run.add(embeddings[i]);
-                }
-            }
-            in.embeddings(run.toArray(float[][]::new));
-        }
-        DecoderInput input = in.build();
-        requireFits(input.length(), maxPositions, options.fullContext() ? "full-context input" : "REFRAG decoder input",
-                options);
-        long encodeNanos = System.nanoTime() - start - policyNanos;
-
-        // 4. prefill + decode; TTFT counts from the request start
+        PromptPlan plan = plan(request, options.k());
+        Selection selection = select(plan, request, options);
+        ChunkEmbedder.Embedded embedded = embed(selection, options);
+        DecoderInput input = selection.plan().toDecoderInput(embedded.rows());
+        decoder.info().requireFits(input.length(), describe(options), lengthHint(options));
+        long encodeNanos = System.nanoTime() - start - selection.policyNanos();
         GenerationResult g = Generator.generate(decoder, input, options.generation(), start);
-        return new RefragResult(g, List.copyOf(decisions), input.length(), fullContextTokens, encodeNanos / 1e6,
-                policyNanos / 1e6, cacheHits);
+        return new RefragResult(g, decisions(selection.plan()), input.length(), plan.fullContextLength(),
+                encodeNanos / 1e6, selection.policyNanos() / 1e6, embedded.cacheHits());
     }
 
-    private static List<String> texts(List<Chunk> chunks) {
-        return chunks.stream().map(Chunk::text).toList();
+    /** 1. Tokenize text segments and chunk context segments, in document order, after BOS. */
+    private PromptPlan plan(RefragRequest request, int k) {
+        PromptPlan.Builder plan = PromptPlan.builder(decoder.info());
+        for (RefragRequest.Segment s : request.segments()) {
+            if (s instanceof RefragRequest.Text t) {
+                plan.tokens(decoder.tokenizer().encode(t.text()).ids());
+            } else if (s instanceof RefragRequest.Context c) {
+                plan.chunks(chunker.chunk(c.passages(), k));
+            }
+        }
+        return plan.build();
+    }
+
+    /**
+     * The plan with its expanded set, the chunk embeddings computed on the way (by chunk index; null where not yet
+     * computed) and what that cost.
+     */
+    private record Selection(PromptPlan plan, float[][] embeddings, int cacheHits, long policyNanos) {
+    }
+
+    /** 2. Let the policy pick the chunks to expand; check the shortest possible input fits before native work. */
+    private Selection select(PromptPlan plan, RefragRequest request, RefragOptions options) {
+        int n = plan.chunks().size();
+        if (options.fullContext() || n == 0) {
+            decoder.info().requireFits(plan.fullContextLength(), describe(options), lengthHint(options));
+            return new Selection(plan.withAllExpanded(), new float[n][], 0, 0);
+        }
+        ChunkEmbedder emb = requireEncoder();
+        int budget = options.budget(n);
+        decoder.info().requireFits(plan.minLength(budget), describe(options), lengthHint(options));
+        ExpansionPolicy policy = policy(options.policy() != null ? options.policy() : defaultPolicy);
+        if (budget == 0 && policy.usesBudget()) {
+            return new Selection(plan, new float[n][], 0, 0);
+        }
+        float[][] embeddings = new float[n][];
+        int cacheHits = 0;
+        if (policy.needsChunkEmbeddings()) {
+            ChunkEmbedder.Embedded e = emb.embed(plan.chunks().stream().map(Chunk::text).toList(), options.useCache());
+            embeddings = e.rows();
+            cacheHits = e.cacheHits();
+        }
+        float[] query = null;
+        if (policy.needsQueryEmbedding()) {
+            String q = request.queryText().isBlank() ? " " : request.queryText();
+            query = emb.embed(List.of(q), options.useCache()).rows()[0];
+        }
+        long p0 = System.nanoTime();
+        int[] picked = policy.select(new PolicyInput(plan.chunks(), policy.needsChunkEmbeddings() ? embeddings : null,
+                request.queryText(), query, decoder, options.generation().seed()), budget);
+        long policyNanos = System.nanoTime() - p0;
+        try {
+            return new Selection(plan.withExpanded(picked), embeddings, cacheHits, policyNanos);
+        } catch (RefragException e) {
+            throw new RefragException("policy '" + policy.name() + "' returned " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * 3. Embed the compressed chunks the policy did not already embed.
+     *
+     * @return embeddings by chunk index (null for expanded chunks) and the cache hits of the whole request
+     */
+    private ChunkEmbedder.Embedded embed(Selection selection, RefragOptions options) {
+        float[][] rows = selection.embeddings();
+        List<Integer> todo = Arrays.stream(selection.plan().compressedChunks()).filter(i -> rows[i] == null).boxed()
+                .toList();
+        if (todo.isEmpty()) {
+            return new ChunkEmbedder.Embedded(rows, selection.cacheHits());
+        }
+        List<Chunk> chunks = selection.plan().chunks();
+        ChunkEmbedder.Embedded e = requireEncoder().embed(todo.stream().map(i -> chunks.get(i).text()).toList(),
+                options.useCache());
+        for (int j = 0; j < todo.size(); j++) {
+            rows[todo.get(j)] = e.rows()[j];
+        }
+        return new ChunkEmbedder.Embedded(rows, selection.cacheHits() + e.cacheHits());
+    }
+
+    private static List<RefragResult.ChunkDecision> decisions(PromptPlan plan) {
+        List<RefragResult.ChunkDecision> out = new ArrayList<>();
+        for (int i = 0; i < plan.chunks().size(); i++) {
+            Chunk c = plan.chunks().get(i);
+            out.add(new RefragResult.ChunkDecision(c.passage(), c.index(), c.length(), plan.isExpanded(i)));
+        }
+        return List.copyOf(out);
+    }
+
+    private static String describe(RefragOptions o) {
+        return o.fullContext() ? "full-context input" : "REFRAG decoder input";
+    }
+
+    private static String lengthHint(RefragOptions o) {
+        return o.fullContext()
+                ? "use REFRAG mode (compression) or fewer passages"
+                : "use a larger k (now " + o.k() + "), a smaller expansion fraction or budget, or fewer passages";
     }
 
     private ChunkEmbedder requireEncoder() {
@@ -309,16 +292,6 @@ public final class Refrag implements AutoCloseable {
     private ExpansionPolicy policy(String name) {
         return policies.computeIfAbsent(name,
                 n -> Providers.loadPolicy(n, n.equals(defaultPolicy) ? policyFile : null, modelOptions));
-    }
-
-    private static void requireFits(int needed, int limit, String what, RefragOptions o) {
-        if (needed > limit) {
-            String hint = o.fullContext()
-                    ? "use REFRAG mode (compression) or fewer passages"
-                    : "use a larger k (now " + o.k() + "), a smaller expansion fraction or budget, or fewer passages";
-            throw new ContextTooLongException(what + " needs " + needed + " positions but the decoder's context length "
-                    + "is " + limit + " (" + (needed - limit) + " too many); " + hint, needed, limit);
-        }
     }
 
     @Override
@@ -340,7 +313,7 @@ public final class Refrag implements AutoCloseable {
         private ChunkEncoder encoder;
         private Projector projector;
         private ExpansionPolicy policy;
-        private String policyName = "none";
+        private String policyName = PolicyNames.NONE;
         private Path policyFile;
         private ChunkEmbeddingCache cache;
         private RefragOptions defaults = RefragOptions.builder().build();

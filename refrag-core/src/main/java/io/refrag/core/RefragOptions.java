@@ -1,6 +1,7 @@
 package io.refrag.core;
 
 import io.refrag.core.chunk.Chunker;
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.GenerationOptions;
 
 /**

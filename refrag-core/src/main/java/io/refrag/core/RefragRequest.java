@@ -1,5 +1,7 @@
 package io.refrag.core;
 
+import io.refrag.core.exception.InvalidRequestException;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +74,7 @@ public final class RefragRequest {
         try {
             return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
         } catch (IOException e) {
-            throw new InvalidRequestException("cannot read passages from " + file + ": " + e.getMessage());
+            throw new InvalidRequestException("cannot read passages from " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,21 +1,19 @@
 package io.refrag.encoder;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.refrag.core.Devices;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.ModelLoadException;
-import io.refrag.core.checkpoint.HfConfig;
-import io.refrag.core.checkpoint.SafetensorsCheckpoint;
-import io.refrag.core.checkpoint.WeightLoader;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.TrainableEncoder;
+import io.refrag.core.checkpoint.Checkpoints;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
+import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
+import io.refrag.core.train.spi.TrainableEncoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,34 +62,24 @@ public final class BertChunkEncoder implements TrainableEncoder {
      * @return the encoder
      */
     public static BertChunkEncoder load(Path folder, ModelOptions options, Pooling pooling) {
-        return load(folder, HfConfig.read(folder), options, pooling);
+        return load(folder, JsonConfig.read(folder), options, pooling);
     }
 
-    static BertChunkEncoder load(Path folder, HfConfig hf, ModelOptions options, Pooling pooling) {
+    static BertChunkEncoder load(Path folder, JsonConfig hf, ModelOptions options, Pooling pooling) {
         BertConfig config = BertConfig.from(hf);
-        Device device = Devices.resolve(options.device());
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, true, config.maxTokens());
-        NDManager manager = NDManager.newBaseManager(device);
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
-            DataType type = options.precision().dataType();
-            BertModel model = BertModel.load(config, new WeightLoader(ckpt, manager, type), type);
+        return Checkpoints.load(folder, options, tokenizer, (weights, manager) -> {
+            BertModel model = BertModel.load(config, weights, options.precision().dataType());
             if (pooling == Pooling.POOLER && !model.hasPooler()) {
                 throw new ModelLoadException(folder + " has no pooler.dense weights; pooling 'pooler' is unavailable, "
                         + "use cls or mean");
             }
-            if (!options.trainable()) {
-                manager.cap(); // batches run in sub-managers: nothing may attach to the weights' manager
-            }
             LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling", config.modelType(), folder,
-                    config.numHiddenLayers(), config.hiddenSize(), device, options.precision(), pooling);
+                    config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(), pooling);
             String id = config.modelType() + ":" + folder.toAbsolutePath().normalize() + ":" + options.precision() + ":"
                     + pooling;
             return new BertChunkEncoder(id, manager, model, tokenizer, pooling, folder, options.trainable());
-        } catch (RuntimeException e) {
-            manager.close();
-            tokenizer.close();
-            throw e;
-        }
+        });
     }
 
     @Override
@@ -144,10 +132,9 @@ public final class BertChunkEncoder implements TrainableEncoder {
     /** Encodes texts of similar length (sorted) as one padded batch. */
     private void encodeBatch(List<Tokenized> tokens, Integer[] batch, float[][] out) {
         try (NDManager m = manager.newSubManager()) {
-            float[] flat = forward(m, Arrays.stream(batch).map(tokens::get).toList()).toFloatArray();
-            int h = hiddenSize();
+            float[][] rows = Tensors.toRows(forward(m, Arrays.stream(batch).map(tokens::get).toList()));
             for (int b = 0; b < batch.length; b++) {
-                out[batch[b]] = Arrays.copyOfRange(flat, b * h, (b + 1) * h);
+                out[batch[b]] = rows[b];
             }
         }
     }

@@ -1,7 +1,7 @@
 package io.refrag.encoder;
 
-import io.refrag.core.ModelLoadException;
-import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.JsonConfig;
 
 import java.util.Set;
 
@@ -52,7 +52,7 @@ public record BertConfig(
      * @param c a parsed config.json
      * @return the validated config
      */
-    public static BertConfig from(HfConfig c) {
+    public static BertConfig from(JsonConfig c) {
         String type = c.requireString("model_type");
         if (!MODEL_TYPES.contains(type)) {
             throw new ModelLoadException(c.source() + ": model_type '" + type + "' is not an encoder; supported: "

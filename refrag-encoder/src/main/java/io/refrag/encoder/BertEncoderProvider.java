@@ -1,10 +1,11 @@
 package io.refrag.encoder;
 
-import io.refrag.core.checkpoint.HfConfig;
-import io.refrag.core.spi.ChunkEncoder;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.ChunkEncoder;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
 import io.refrag.core.spi.EncoderProvider;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
+import io.refrag.core.train.spi.TrainableEncoder;
 
 import java.nio.file.Path;
 import java.util.Set;
@@ -18,7 +19,12 @@ public final class BertEncoderProvider implements EncoderProvider {
     }
 
     @Override
-    public ChunkEncoder load(Path folder, HfConfig config, ModelOptions options, Pooling pooling) {
+    public ChunkEncoder load(Path folder, JsonConfig config, ModelOptions options, Pooling pooling) {
+        return BertChunkEncoder.load(folder, config, options, pooling);
+    }
+
+    @Override
+    public TrainableEncoder loadTrainable(Path folder, JsonConfig config, ModelOptions options, Pooling pooling) {
         return BertChunkEncoder.load(folder, config, options, pooling);
     }
 }

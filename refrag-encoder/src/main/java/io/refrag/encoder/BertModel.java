@@ -10,11 +10,11 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
-import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.Tensors;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.model.Pooling;
+import io.refrag.core.tensor.Tensors;
 
 /**
  * HF {@code BertModel} / {@code RobertaModel}: embeddings (word + absolute position + token type 0, LayerNorm), post-norm

@@ -2,17 +2,17 @@ package io.refrag.encoder;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
-import io.refrag.core.Devices;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.TrainableProjector;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.Tensors;
+import io.refrag.core.train.spi.TrainableProjector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,22 +231,10 @@ public final class MlpProjector implements TrainableProjector {
 
     @Override
     public float[][] project(float[][] vectors) {
-        float[] flat = new float[vectors.length * inputSize];
-        for (int i = 0; i < vectors.length; i++) {
-            if (vectors[i].length != inputSize) {
-                throw new InvalidRequestException("projector input row " + i + " has " + vectors[i].length
-                        + " values; the projector expects the encoder hidden size " + inputSize);
-            }
-            System.arraycopy(vectors[i], 0, flat, i * inputSize, inputSize);
-        }
         try (NDManager m = manager.newSubManager()) {
-            float[] out = forward(m.create(flat, new Shape(vectors.length, inputSize)))
-                    .toType(DataType.FLOAT32, false).toFloatArray();
-            float[][] rows = new float[vectors.length][];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = java.util.Arrays.copyOfRange(out, i * outputSize, (i + 1) * outputSize);
-            }
-            return rows;
+            NDArray in = Tensors.fromRows(m, vectors, inputSize, i -> "projector input row " + i + " has "
+                    + vectors[i].length + " values; the projector expects the encoder hidden size " + inputSize);
+            return Tensors.toRows(forward(in)); // [n, outputSize]
         }
     }
 

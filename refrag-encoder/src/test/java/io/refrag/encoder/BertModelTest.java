@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.refrag.core.ModelLoadException;
-import io.refrag.core.spi.ChunkEncoder;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.model.ChunkEncoder;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
+import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
 import io.refrag.core.testing.Json;
 import io.refrag.core.testing.SharedModels;
 import org.junit.jupiter.api.Test;

@@ -11,11 +11,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.SafetensorsWriter;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

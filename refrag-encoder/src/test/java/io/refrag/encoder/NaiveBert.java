@@ -1,7 +1,7 @@
 package io.refrag.encoder;
 
-import io.refrag.core.checkpoint.HfConfig;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.json.JsonConfig;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -15,7 +15,7 @@ final class NaiveBert {
     private final Map<String, float[]> cache = new HashMap<>();
 
     NaiveBert(Path folder, String prefix) {
-        this.c = BertConfig.from(HfConfig.read(folder));
+        this.c = BertConfig.from(JsonConfig.read(folder));
         this.w = SafetensorsCheckpoint.openFolder(folder);
         this.prefix = prefix;
     }

@@ -1,10 +1,11 @@
 package io.refrag.policy;
 
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyNames;
 import io.refrag.core.spi.PolicyProvider;
-import io.refrag.core.spi.TrainablePolicy;
+import io.refrag.core.train.spi.TrainablePolicy;
 
 import java.nio.file.Path;
 import java.util.Optional;
@@ -14,25 +15,30 @@ import java.util.Set;
 public final class BuiltInPolicies implements PolicyProvider {
     @Override
     public Set<String> names() {
-        return Set.of("none", "all", "random", "query-similarity", "perplexity", "learned");
+        return Set.copyOf(PolicyNames.ALL_NAMES);
     }
 
     @Override
     public ExpansionPolicy create(String name, Path file, ModelOptions options) {
         return switch (name) {
-            case "none" -> new NoExpansionPolicy();
-            case "all" -> new ExpandAllPolicy();
-            case "random" -> new RandomPolicy();
-            case "query-similarity" -> new QuerySimilarityPolicy();
-            case "perplexity" -> new PerplexityPolicy();
-            case "learned" -> file != null ? LearnedPolicy.load(file, options) : new LazyLearnedPolicy(options);
+            case PolicyNames.NONE -> new NoExpansionPolicy();
+            case PolicyNames.ALL -> new ExpandAllPolicy();
+            case PolicyNames.RANDOM -> new RandomPolicy();
+            case PolicyNames.QUERY_SIMILARITY -> new QuerySimilarityPolicy();
+            case PolicyNames.PERPLEXITY -> new PerplexityPolicy();
+            case PolicyNames.LEARNED -> file != null ? LearnedPolicy.load(file, options) : new LazyLearnedPolicy(options);
             default -> throw new InvalidRequestException("unknown expansion policy '" + name + "'; available: "
-                    + new java.util.TreeSet<>(names()));
+                    + PolicyNames.ALL_NAMES);
         };
     }
 
     @Override
     public Optional<TrainablePolicy> createTrainable(int inputSize, long seed, ModelOptions options) {
         return Optional.of(LearnedPolicy.create(inputSize, seed, options));
+    }
+
+    @Override
+    public Optional<TrainablePolicy> loadTrainable(Path file, ModelOptions options) {
+        return Optional.of(LearnedPolicy.load(file, options));
     }
 }

@@ -1,7 +1,8 @@
 package io.refrag.policy;
 
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
 
 import java.util.stream.IntStream;
 
@@ -12,7 +13,7 @@ import java.util.stream.IntStream;
 public final class ExpandAllPolicy implements ExpansionPolicy {
     @Override
     public String name() {
-        return "all";
+        return PolicyNames.ALL;
     }
 
     @Override

@@ -1,8 +1,9 @@
 package io.refrag.policy;
 
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
 
 /**
  * An untrained learned policy whose network is created on first use, when the chunk-embedding width is known.
@@ -18,7 +19,7 @@ final class LazyLearnedPolicy implements ExpansionPolicy {
 
     @Override
     public String name() {
-        return "learned";
+        return PolicyNames.LEARNED;
     }
 
     @Override

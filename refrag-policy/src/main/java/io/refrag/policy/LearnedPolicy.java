@@ -2,12 +2,12 @@ package io.refrag.policy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import io.refrag.core.Devices;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.PolicyInput;
-import io.refrag.core.spi.TrainablePolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.Tensors;
+import io.refrag.core.train.spi.TrainablePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,7 +92,7 @@ public final class LearnedPolicy implements TrainablePolicy {
 
     @Override
     public String name() {
-        return "learned";
+        return PolicyNames.LEARNED;
     }
 
     @Override
@@ -104,17 +104,11 @@ public final class LearnedPolicy implements TrainablePolicy {
     public int[] select(PolicyInput input, int budget) {
         float[][] rows = input.chunkEmbeddings();
         int width = network.inputSize();
-        float[] flat = new float[rows.length * width];
-        for (int i = 0; i < rows.length; i++) {
-            if (rows[i].length != width) {
-                throw new InvalidRequestException("learned policy expects chunk embeddings of width " + width
-                        + " but got " + rows[i].length + " (trained for another decoder?)");
-            }
-            System.arraycopy(rows[i], 0, flat, i * width, width);
-        }
         float[] logits;
         try (NDManager m = network.manager().newSubManager()) {
-            logits = network.forward(m.create(flat, new Shape(rows.length, width))).toFloatArray();
+            NDArray in = Tensors.fromRows(m, rows, width, i -> "learned policy expects chunk embeddings of width "
+                    + width + " but got " + rows[i].length + " (trained for another decoder?)");
+            logits = network.forward(in).toFloatArray();
         }
         int[] picked = PolicyNetwork.selectGreedy(logits, budget);
         Arrays.sort(picked);

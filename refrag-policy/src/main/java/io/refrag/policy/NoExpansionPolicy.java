@@ -1,13 +1,14 @@
 package io.refrag.policy;
 
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
 
 /** {@code none}: every chunk stays compressed (maximum compression), whatever the budget. */
 public final class NoExpansionPolicy implements ExpansionPolicy {
     @Override
     public String name() {
-        return "none";
+        return PolicyNames.NONE;
     }
 
     @Override

@@ -1,12 +1,12 @@
 package io.refrag.policy;
 
 import io.refrag.core.chunk.Chunk;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,7 +20,7 @@ import java.util.List;
 public final class PerplexityPolicy implements ExpansionPolicy {
     @Override
     public String name() {
-        return "perplexity";
+        return PolicyNames.PERPLEXITY;
     }
 
     @Override
@@ -40,20 +40,12 @@ public final class PerplexityPolicy implements ExpansionPolicy {
     }
 
     private static void scorePassage(CausalDecoder decoder, List<Chunk> passage, double[] scores, int offset) {
-        List<Integer> tokens = new ArrayList<>();
-        for (Chunk c : passage) {
-            for (int id : c.tokenIds()) {
-                tokens.add(id);
-            }
-        }
-        int bos = decoder.info().bosTokenId();
-        float[] nll = new float[tokens.size()];
-        int window = decoder.info().maxPositions() - 1;
-        for (int s = bos >= 0 ? 0 : 1; s < tokens.size(); s += window) {
-            int e = Math.min(tokens.size(), s + window);
-            int context = s == 0 ? bos : tokens.get(s - 1);
-            int[] targets = tokens.subList(s, e).stream().mapToInt(Integer::intValue).toArray();
-            System.arraycopy(decoder.tokenNll(DecoderInput.ofTokens(context), targets), 0, nll, s, targets.length);
+        int[] tokens = passage.stream().flatMapToInt(c -> Arrays.stream(c.tokenIds())).toArray();
+        // Without BOS the first token has no context and scores 0.
+        float[] nll = new float[tokens.length];
+        if (tokens.length > 1 || decoder.info().bosTokenId() >= 0) {
+            float[] scored = decoder.windowedNll(decoder.info().withBos(tokens));
+            System.arraycopy(scored, 0, nll, tokens.length - scored.length, scored.length);
         }
         int pos = 0;
         for (int i = 0; i < passage.size(); i++) {

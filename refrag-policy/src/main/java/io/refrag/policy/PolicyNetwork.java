@@ -6,11 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
-import io.refrag.core.spi.Tensors;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.tensor.Tensors;
 
 import java.nio.file.Path;
 import java.util.Collections;

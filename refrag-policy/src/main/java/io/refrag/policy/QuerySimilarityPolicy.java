@@ -1,8 +1,9 @@
 package io.refrag.policy;
 
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
 
 /**
  * {@code query-similarity}: expands the chunks whose projected embeddings have the highest cosine similarity to the
@@ -12,7 +13,7 @@ import io.refrag.core.spi.PolicyInput;
 public final class QuerySimilarityPolicy implements ExpansionPolicy {
     @Override
     public String name() {
-        return "query-similarity";
+        return PolicyNames.QUERY_SIMILARITY;
     }
 
     @Override

@@ -1,7 +1,8 @@
 package io.refrag.policy;
 
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.PolicyInput;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.PolicyNames;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -10,7 +11,7 @@ import java.util.SplittableRandom;
 public final class RandomPolicy implements ExpansionPolicy {
     @Override
     public String name() {
-        return "random";
+        return PolicyNames.RANDOM;
     }
 
     @Override

@@ -7,18 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
-import io.refrag.core.InvalidRequestException;
 import io.refrag.core.chunk.Chunk;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.DecoderInfo;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.DecoderSession;
-import io.refrag.core.spi.ExpansionPolicy;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.PolicyInput;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
-import io.refrag.core.tokenizer.TextTokenizer;
+import io.refrag.core.testing.FakeDecoder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,54 +85,9 @@ class PoliciesTest {
         assertArrayEquals(new int[] {0, 2}, picked);
     }
 
-    /** A decoder whose NLL of a token equals its id / 10: higher ids are "harder". */
-    private static final class ScoringDecoder implements CausalDecoder {
-        final List<int[]> scored = new ArrayList<>();
-
-        @Override
-        public String id() {
-            return "fake";
-        }
-
-        @Override
-        public DecoderInfo info() {
-            return new DecoderInfo(2, 100, 6, 1, new int[] {2});
-        }
-
-        @Override
-        public TextTokenizer tokenizer() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public float[][] embedTokens(int[] ids) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public DecoderSession newSession(int capacity) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public float[] tokenNll(DecoderInput context, int[] targets) {
-            assertTrue(context.length() + targets.length - 1 <= info().maxPositions());
-            scored.add(targets);
-            float[] out = new float[targets.length];
-            for (int i = 0; i < targets.length; i++) {
-                out[i] = targets[i] / 10f;
-            }
-            return out;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     @Test
     void perplexityExpandsTheHardestChunksScoringEachPassageInWindows() {
-        ScoringDecoder d = new ScoringDecoder();
+        FakeDecoder d = new FakeDecoder(6);
         int[] picked = new PerplexityPolicy().select(input(null, null, d, 0), 2);
         assertArrayEquals(new int[] {3, 4}, picked); // passage 1's chunks have ids 10 and 11
         // passages of 10 and 7 tokens in windows of maxPositions - 1 = 5 targets

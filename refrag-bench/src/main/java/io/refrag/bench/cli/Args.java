@@ -105,15 +105,12 @@ final class Args {
     }
 
     int integer(String name, int fallback) {
-        String v = values.get(name);
-        if (v == null) {
-            return fallback;
+        long v = longValue(name, fallback);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new UsageException(command + ": --" + name + " must be an integer in [" + Integer.MIN_VALUE + ", "
+                    + Integer.MAX_VALUE + "], got '" + values.get(name) + "'");
         }
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException(command + ": --" + name + " must be an integer, got '" + v + "'");
-        }
+        return (int) v;
     }
 
     long longValue(String name, long fallback) {

@@ -22,15 +22,11 @@ import java.util.Set;
  * {@code compare}: the same request in full-context mode and in REFRAG mode for each k, with chunk embeddings computed
  * per request (uncached) and served from a warm cache (cached). Every configuration gets one warm-up run, then the
  * median of {@code --repeats} runs is reported with its ratio to full context, all measured in this one process.
+ *
+ * @param out results
+ * @param err progress
  */
-final class Compare {
-    private final PrintStream out;
-    private final PrintStream err;
-
-    Compare(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
-    }
+record Compare(PrintStream out, PrintStream err) {
 
     /** One measured configuration. */
     private record Row(String mode, int k, boolean cached, int decoderInput, double ttft, double ttit,
@@ -190,7 +186,7 @@ final class Compare {
                     series.get("REFRAG k=" + k + " (cached)")
                             .add(new double[] {full, measure(refrag, request, o, "refrag", k, true, 3).ttft()});
                     any = true;
-                } catch (io.refrag.core.ContextTooLongException e) {
+                } catch (io.refrag.core.exception.ContextTooLongException e) {
                     // this k no longer fits; larger contexts will not either
                 }
             }

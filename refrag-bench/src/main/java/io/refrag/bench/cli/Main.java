@@ -3,17 +3,17 @@ package io.refrag.bench.cli;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import io.refrag.core.Refrag;
-import io.refrag.core.RefragException;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
+import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 
 import java.io.IOException;
@@ -21,6 +21,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +30,7 @@ import java.util.Set;
 
 /**
  * Entry point of {@code refrag-bench.jar}. Exit codes: 0 success, 2 bad command line or input (one-line message on
- * stderr), 1 unexpected failure.
+ * stderr), 1 unexpected failure (one line; {@code --verbose} adds the stack trace).
  */
 public final class Main {
     static final Gson JSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
@@ -61,7 +62,8 @@ public final class Main {
             out.println(usage());
             return args.length == 0 ? 2 : 0;
         }
-        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        List<String> rest = new ArrayList<>(Arrays.asList(args).subList(1, args.length));
+        boolean verbose = rest.remove("--verbose");
         try {
             switch (args[0]) {
                 case "generate" -> generate(rest);
@@ -75,12 +77,19 @@ public final class Main {
         } catch (RefragException e) {
             err.println("refrag: " + e.getMessage().replace('\n', ' '));
             return 2;
+        } catch (RuntimeException | Error e) {
+            err.println("refrag: unexpected failure: " + String.valueOf(e).replace('\n', ' ')
+                    + (verbose ? "" : " (--verbose prints the stack trace)"));
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return 1;
         }
     }
 
     private static String usage() {
         return String.join("\n",
-                "usage: java -jar refrag-bench.jar <command> [options]",
+                "usage: java -jar refrag-bench.jar <command> [options] [--verbose]",
                 "  generate   --decoder DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]",
                 "             [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--threads N] [--json]",
                 "  generate   --decoder DIR --encoder DIR [--projector FILE] --question TEXT --context-file FILE",
@@ -91,7 +100,7 @@ public final class Main {
                 "             [sampling and device options] [--json]",
                 "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--threads N] [--json]",
                 "  train      reconstruct|cpt|policy --config FILE.json [--threads N] [--json]",
-                "             (config keys: see TrainingConfig.read; progress on stderr; writes OUTPUT/refrag.json)");
+                "             (config keys: see TrainingTask.read; progress on stderr; writes OUTPUT/refrag.json)");
     }
 
     private void generate(List<String> argv) {
@@ -106,7 +115,7 @@ public final class Main {
         String prompt = a.requireString("prompt");
         try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, modelOptions(a))) {
             long start = System.nanoTime();
-            int[] ids = withBos(decoder, decoder.tokenizer().encode(prompt).ids());
+            int[] ids = decoder.info().withBos(decoder.tokenizer().encode(prompt).ids());
             GenerationResult r = Generator.generate(decoder, DecoderInput.ofTokens(ids), options, start);
             if (a.flag("json")) {
                 out.println(JSON.toJson(resultJson(r)));
@@ -171,23 +180,16 @@ public final class Main {
         Path file = a.requireFile("text-file");
         String text = read(file);
         try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, modelOptions(a))) {
-            int[] tokens = withBos(decoder, decoder.tokenizer().encode(text).ids());
+            int[] tokens = decoder.info().withBos(decoder.tokenizer().encode(text).ids());
             if (tokens.length < 2) {
                 throw new UsageException("perplexity: " + file + " holds no text to score");
             }
-            int window = decoder.info().maxPositions();
+            float[] nll = decoder.windowedNll(tokens);
             double sum = 0;
-            int predicted = 0;
-            // Non-overlapping windows of the context length; each token after the first is predicted exactly once.
-            for (int s = 0; s < tokens.length - 1; ) {
-                int e = Math.min(tokens.length, s + window);
-                float[] nll = decoder.tokenNll(DecoderInput.ofTokens(tokens[s]), Arrays.copyOfRange(tokens, s + 1, e));
-                for (float v : nll) {
-                    sum += v;
-                }
-                predicted += nll.length;
-                s = e - 1;
+            for (float v : nll) {
+                sum += v;
             }
+            int predicted = nll.length;
             double mean = sum / predicted;
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("tokens", tokens.length);
@@ -219,16 +221,6 @@ public final class Main {
         return json;
     }
 
-    static int[] withBos(CausalDecoder decoder, int[] ids) {
-        int bos = decoder.info().bosTokenId();
-        if (bos < 0) {
-            return ids;
-        }
-        int[] out = new int[ids.length + 1];
-        out[0] = bos;
-        System.arraycopy(ids, 0, out, 1, ids.length);
-        return out;
-    }
 
     static GenerationOptions generationOptions(Args a) {
         GenerationOptions.Builder b = GenerationOptions.builder()

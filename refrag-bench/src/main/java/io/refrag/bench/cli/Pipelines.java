@@ -1,10 +1,9 @@
 package io.refrag.bench.cli;
 
 import io.refrag.core.Refrag;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.Providers;
+import io.refrag.core.RefragManifest;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.model.Pooling;
 
 import java.nio.file.Path;
 
@@ -20,25 +19,11 @@ final class Pipelines {
      * @return the pipeline
      */
     static Refrag open(Args a, Path decoderDir, boolean needsEncoder) {
-        ModelOptions options = Main.modelOptions(a);
-        Path encoderDir = needsEncoder || a.has("encoder") ? a.requireDir("encoder") : null;
-        Path projector = a.optFile("projector");
-        Path policyFile = a.optFile("policy-file");
-        Pooling pooling = Pooling.parse(a.string("pooling", "cls"));
-        CausalDecoder decoder = Providers.loadDecoder(decoderDir, options);
-        Refrag.Builder b = Refrag.builder().setDecoder(decoder).optModelOptions(options);
-        try {
-            if (encoderDir != null) {
-                b.optEncoder(Providers.loadEncoder(encoderDir, options, pooling));
-            }
-            if (projector != null) {
-                b.optProjector(Providers.projectors().load(projector, options));
-            }
-            b.optPolicy(a.string("policy", "none"), policyFile);
-            return b.build();
-        } catch (RuntimeException e) {
-            decoder.close();
-            throw e;
+        RefragManifest m = RefragManifest.of(decoderDir).withPolicy(a.string("policy", PolicyNames.NONE),
+                a.optFile("policy-file"));
+        if (needsEncoder || a.has("encoder")) {
+            m = m.withEncoder(a.requireDir("encoder"), Pooling.parse(a.string("pooling", "cls")));
         }
+        return Refrag.open(m.withProjector(a.optFile("projector")), Main.modelOptions(a));
     }
 }

@@ -1,10 +1,9 @@
 package io.refrag.bench.cli;
 
 import io.refrag.core.train.StepReport;
-import io.refrag.core.train.TrainingConfig;
 import io.refrag.core.train.TrainingListener;
 import io.refrag.core.train.TrainingResult;
-import io.refrag.core.train.Trainers;
+import io.refrag.core.train.TrainingTask;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
@@ -16,15 +15,11 @@ import java.util.Set;
 /**
  * {@code train reconstruct|cpt|policy --config FILE}: runs one training task, prints progress to stderr and the
  * result (held-out NLLs, output folder) to stdout.
+ *
+ * @param out results
+ * @param err progress
  */
-final class Train {
-    private final PrintStream out;
-    private final PrintStream err;
-
-    Train(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
-    }
+record Train(PrintStream out, PrintStream err) {
 
     void run(List<String> argv) {
         if (argv.isEmpty() || argv.get(0).startsWith("--")) {
@@ -34,7 +29,7 @@ final class Train {
         Args a = Args.parse("train " + task, argv.subList(1, argv.size()), Set.of("config", "threads"),
                 Set.of("json"));
         Main.applyThreads(a);
-        TrainingConfig config = TrainingConfig.read(a.requireFile("config"));
+        TrainingTask training = TrainingTask.read(task, a.requireFile("config"));
         TrainingListener progress = new TrainingListener() {
             @Override
             public void onStep(StepReport r) {
@@ -46,13 +41,7 @@ final class Train {
                 err.printf(Locale.ROOT, "[%s] held-out NLL %s training: %.4f%n", task, label, heldOutNll);
             }
         };
-        TrainingResult r = switch (task) {
-            case "reconstruct" -> Trainers.reconstruct(config, progress);
-            case "cpt" -> Trainers.continualPretrain(config, progress);
-            case "policy" -> Trainers.trainPolicy(config, progress);
-            default -> throw new UsageException("unknown training task '" + task + "'; allowed: reconstruct, cpt, "
-                    + "policy");
-        };
+        TrainingResult r = training.run(progress);
         if (a.flag("json")) {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("task", r.task());

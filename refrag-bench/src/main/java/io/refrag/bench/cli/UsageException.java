@@ -1,6 +1,6 @@
 package io.refrag.bench.cli;
 
-import io.refrag.core.RefragException;
+import io.refrag.core.exception.RefragException;
 
 /** A command line that cannot be run as given (unknown option, missing value, bad number); exit code 2. */
 final class UsageException extends RefragException {

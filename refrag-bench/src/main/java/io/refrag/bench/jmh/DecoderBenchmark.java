@@ -1,8 +1,8 @@
 package io.refrag.bench.jmh;
 
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.DecoderSession;
-import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+import io.refrag.core.model.ModelOptions;
 import io.refrag.decoder.llama.LlamaDecoder;
 import io.refrag.decoder.llama.RandomLlamaCheckpoint;
 import org.openjdk.jmh.annotations.Benchmark;

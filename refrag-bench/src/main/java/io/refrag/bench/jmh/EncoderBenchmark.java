@@ -1,9 +1,9 @@
 package io.refrag.bench.jmh;
 
-import io.refrag.core.cache.ChunkEmbedder;
 import io.refrag.core.cache.LruChunkCache;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
+import io.refrag.core.chunk.ChunkEmbedder;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
 import io.refrag.encoder.BertChunkEncoder;
 import io.refrag.encoder.MlpProjector;
 import io.refrag.encoder.RandomBertCheckpoint;

@@ -131,4 +131,29 @@ class MainTest {
         assertEquals(2, missingConfig.code());
         assertTrue(missingConfig.err().contains("none.json"), missingConfig.err());
     }
+
+    @Test
+    void anUnexpectedFailureIsOneLineWithExitOneAndTheTraceOnlyWithVerbose() throws Exception {
+        Path decoder = tmp.resolve("decoder");
+        Files.createDirectories(decoder);
+        try (var files = Files.list(SharedModels.stories())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, decoder.resolve(f.getFileName().toString()));
+            }
+        }
+        JsonObject config = JsonParser.parseString(Files.readString(decoder.resolve("config.json"))).getAsJsonObject();
+        JsonArray eos = new JsonArray();
+        eos.add("a"); // a number is expected: the config reader fails in a way no check foresaw
+        config.add("eos_token_id", eos);
+        Files.writeString(decoder.resolve("config.json"), config.toString());
+
+        Run quiet = run("generate", "--decoder", decoder.toString(), "--prompt", "x");
+        assertEquals(1, quiet.code());
+        assertEquals(1, quiet.err().strip().lines().count(), quiet.err());
+        assertTrue(quiet.err().startsWith("refrag: unexpected failure: ") && quiet.err().contains("--verbose"),
+                quiet.err());
+        Run verbose = run("generate", "--decoder", decoder.toString(), "--prompt", "x", "--verbose");
+        assertEquals(1, verbose.code());
+        assertTrue(verbose.err().contains("\tat "), "the stack trace follows with --verbose");
+    }
 }

@@ -12,18 +12,25 @@ import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.generate.GenerationOptions;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
+import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 import io.refrag.core.testing.SharedModels;
+import io.refrag.core.train.ContinualPretrainingConfig;
+import io.refrag.core.train.ContinualPretrainingTask;
+import io.refrag.core.train.Curriculum;
+import io.refrag.core.train.NextParagraph;
+import io.refrag.core.train.PolicyTrainingConfig;
+import io.refrag.core.train.PolicyTrainingTask;
+import io.refrag.core.train.ReconstructionConfig;
+import io.refrag.core.train.ReconstructionTask;
 import io.refrag.core.train.TrainingConfig;
 import io.refrag.core.train.TrainingCorpus;
 import io.refrag.core.train.TrainingListener;
 import io.refrag.core.train.TrainingOptions;
 import io.refrag.core.train.TrainingResult;
-import io.refrag.core.train.Trainers;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,9 +68,11 @@ class TrainingIT {
                 .optEvalSamples(64)
                 .optK(8)
                 .optPooling(Pooling.CLS)
-                .optDevice("cpu")
-                .optTrainEncoder(false);
+                .optDevice("cpu");
     }
+
+    /** s = 64 context tokens, o = 32 targets, p = 0.25. */
+    private static final NextParagraph PARAGRAPHS = new NextParagraph(64, 32, 0.25);
 
     @BeforeAll
     static void train() throws Exception {
@@ -73,19 +82,19 @@ class TrainingIT {
         }
         TrainingOptions reconstruction = TrainingOptions.builder().optSteps(1000).optBatchSize(8)
                 .optLearningRate(1e-2).optWarmupSteps(20).optSeed(1).build();
-        withCurriculum = Trainers.reconstruct(base(shared.resolve("reconstruct"), passages).optMaxChunks(8)
-                .optCurriculum(9, 2.0, 64).optOptions(reconstruction).build(), TrainingListener.none());
+        withCurriculum = new ReconstructionTask(new ReconstructionConfig(base(shared.resolve("reconstruct"), passages)
+                .optOptions(reconstruction).build(), 8, new Curriculum(8, 9, 2.0, 64), false))
+                .run(TrainingListener.none());
         System.out.println("reconstruct   " + withCurriculum.summary());
-        cpt = Trainers.continualPretrain(base(shared.resolve("cpt"), stories)
+        cpt = new ContinualPretrainingTask(new ContinualPretrainingConfig(base(shared.resolve("cpt"), stories)
                 .optInitFrom(shared.resolve("reconstruct"))
-                .optContextTokens(64).optTargetTokens(32).optExpandFraction(0.25)
                 .optOptions(TrainingOptions.builder().optSteps(300).optBatchSize(8).optLearningRate(3e-3)
-                        .optSeed(2).build()).build(), TrainingListener.none());
+                        .optSeed(2).build()).build(), PARAGRAPHS, false, false)).run(TrainingListener.none());
         System.out.println("cpt           " + cpt.summary());
-        policy = Trainers.trainPolicy(base(shared.resolve("policy"), stories).optInitFrom(shared.resolve("cpt"))
-                .optContextTokens(64).optTargetTokens(32).optExpandFraction(0.25).optGroupSize(4)
+        policy = new PolicyTrainingTask(PolicyTrainingConfig.defaults(base(shared.resolve("policy"), stories)
+                .optInitFrom(shared.resolve("cpt"))
                 .optOptions(TrainingOptions.builder().optSteps(100).optBatchSize(4).optLearningRate(1e-3)
-                        .optSeed(3).build()).build(), TrainingListener.none());
+                        .optSeed(3).build()).build(), PARAGRAPHS)).run(TrainingListener.none());
         System.out.println("policy        " + policy.summary());
     }
 
@@ -128,16 +137,16 @@ class TrainingIT {
     void resumeAfterACrashEqualsAnUninterruptedRun(@TempDir Path tmp) {
         TrainingOptions six = TrainingOptions.builder().optSteps(6).optBatchSize(2).optCheckpointEvery(3)
                 .optSeed(5).build();
-        Trainers.reconstruct(base(tmp.resolve("straight"), passages).optMaxChunks(2).optEvalSamples(2)
-                .optOptions(six).build(), TrainingListener.none());
-        TrainingConfig crashing = base(tmp.resolve("resumed"), passages).optMaxChunks(2).optEvalSamples(2)
-                .optOptions(six).optResume(true).build();
-        assertThrows(IllegalStateException.class, () -> Trainers.reconstruct(crashing, r -> {
+        new ReconstructionTask(new ReconstructionConfig(base(tmp.resolve("straight"), passages).optEvalSamples(2)
+                .optOptions(six).build(), 2, Curriculum.standard(2), false)).run(TrainingListener.none());
+        ReconstructionTask crashing = new ReconstructionTask(new ReconstructionConfig(base(tmp.resolve("resumed"),
+                passages).optEvalSamples(2).optOptions(six).optResume(true).build(), 2, Curriculum.standard(2), false));
+        assertThrows(IllegalStateException.class, () -> crashing.run(r -> {
             if (r.step() == 4) {
                 throw new IllegalStateException("simulated crash after the step-3 checkpoint");
             }
         }));
-        Trainers.reconstruct(crashing, TrainingListener.none());
+        crashing.run(TrainingListener.none());
         for (String name : List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")) {
             assertArrayEquals(read(tmp.resolve("straight/projector.safetensors"), name),
                     read(tmp.resolve("resumed/projector.safetensors"), name), name);
@@ -145,11 +154,24 @@ class TrainingIT {
     }
 
     @Test
+    void cptTrainsThroughSamplesWhoseEveryChunkIsExpanded(@TempDir Path tmp) {
+        TrainingOptions three = TrainingOptions.builder().optSteps(3).optBatchSize(2).optSeed(15).build();
+        TrainingResult r = new ContinualPretrainingTask(new ContinualPretrainingConfig(base(tmp.resolve("out"),
+                stories).optEvalSamples(2).optOptions(three).build(), new NextParagraph(16, 8, 1.0), false, true))
+                .run(TrainingListener.none());
+        assertEquals(3, r.steps());
+        assertTrue(Double.isFinite(r.finalLoss()), "loss " + r.finalLoss());
+        assertFalse(java.util.Arrays.equals(
+                read(SharedModels.stories().resolve("model.safetensors"), "model.norm.weight"),
+                read(tmp.resolve("out/decoder/model.safetensors"), "model.norm.weight")),
+                "the decoder trains on fully expanded samples");
+    }
+
+    @Test
     void trainableEncoderAndDecoderAreSavedAsLoadableCheckpoints(@TempDir Path tmp) {
         TrainingOptions two = TrainingOptions.builder().optSteps(2).optBatchSize(1).optSeed(7).build();
-        Trainers.continualPretrain(base(tmp.resolve("out"), stories).optTrainEncoder(true).optTrainDecoder(true)
-                .optContextTokens(16).optTargetTokens(8).optEvalSamples(1).optOptions(two).build(),
-                TrainingListener.none());
+        new ContinualPretrainingTask(new ContinualPretrainingConfig(base(tmp.resolve("out"), stories).optEvalSamples(1)
+                .optOptions(two).build(), new NextParagraph(16, 8, 0.25), true, true)).run(TrainingListener.none());
         Path out = tmp.resolve("out");
         assertTrue(Files.isRegularFile(out.resolve("decoder/config.json")));
         assertTrue(Files.isRegularFile(out.resolve("encoder/tokenizer.json")));

@@ -32,8 +32,8 @@ public interface ChunkEmbeddingCache extends AutoCloseable {
     void close();
 
     /**
-     * @param encoderId {@link io.refrag.core.spi.ChunkEncoder#id()}
-     * @param projectorId {@link io.refrag.core.spi.Projector#id()}
+     * @param encoderId {@link io.refrag.core.model.ChunkEncoder#id()}
+     * @param projectorId {@link io.refrag.core.model.Projector#id()}
      * @param text chunk text
      * @return SHA-256 hex of the three, NUL-separated
      */

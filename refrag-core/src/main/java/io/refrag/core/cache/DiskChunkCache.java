@@ -1,8 +1,8 @@
 package io.refrag.core.cache;
 
-import io.refrag.core.RefragException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
+import io.refrag.core.exception.RefragException;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -22,7 +21,7 @@ import java.util.stream.Stream;
  * atomic rename, so a crash mid-write leaves the previous segments intact and no partial segment behind.
  * Thread-safe.
  */
-public final class DiskChunkCache implements ChunkEmbeddingCache {
+public final class DiskChunkCache extends CountingChunkCache {
     private static final String SUFFIX = ".safetensors";
 
     private final Path dir;
@@ -30,8 +29,6 @@ public final class DiskChunkCache implements ChunkEmbeddingCache {
     private final Map<String, float[]> pending = new ConcurrentHashMap<>();
     private final Map<String, SafetensorsCheckpoint> index = new ConcurrentHashMap<>();
     private final List<SafetensorsCheckpoint> segments = new ArrayList<>();
-    private final AtomicLong hits = new AtomicLong();
-    private final AtomicLong misses = new AtomicLong();
 
     /**
      * Opens (or creates) a store, indexing every complete segment and deleting temporary files a crash left.
@@ -73,8 +70,7 @@ public final class DiskChunkCache implements ChunkEmbeddingCache {
             SafetensorsCheckpoint segment = index.get(key);
             v = segment == null ? null : segment.readFloats(key);
         }
-        (v == null ? misses : hits).incrementAndGet();
-        return v;
+        return counted(v);
     }
 
     @Override
@@ -105,16 +101,6 @@ public final class DiskChunkCache implements ChunkEmbeddingCache {
     /** @return entries stored or buffered */
     public int size() {
         return index.size() + pending.size();
-    }
-
-    @Override
-    public long hits() {
-        return hits.get();
-    }
-
-    @Override
-    public long misses() {
-        return misses.get();
     }
 
     @Override

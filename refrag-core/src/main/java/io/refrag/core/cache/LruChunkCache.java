@@ -1,16 +1,13 @@
 package io.refrag.core.cache;
 
-import io.refrag.core.InvalidRequestException;
+import io.refrag.core.exception.InvalidRequestException;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /** A bounded in-memory LRU cache (the default). Thread-safe through one lock; lookups are short. */
-public final class LruChunkCache implements ChunkEmbeddingCache {
+public final class LruChunkCache extends CountingChunkCache {
     private final Map<String, float[]> entries;
-    private final AtomicLong hits = new AtomicLong();
-    private final AtomicLong misses = new AtomicLong();
 
     /** @param maxEntries most entries kept; the least recently used goes first */
     public LruChunkCache(int maxEntries) {
@@ -33,8 +30,7 @@ public final class LruChunkCache implements ChunkEmbeddingCache {
         synchronized (entries) {
             v = entries.get(key);
         }
-        (v == null ? misses : hits).incrementAndGet();
-        return v;
+        return counted(v);
     }
 
     @Override
@@ -49,16 +45,6 @@ public final class LruChunkCache implements ChunkEmbeddingCache {
         synchronized (entries) {
             return entries.size();
         }
-    }
-
-    @Override
-    public long hits() {
-        return hits.get();
-    }
-
-    @Override
-    public long misses() {
-        return misses.get();
     }
 
     @Override

@@ -1,6 +1,6 @@
 package io.refrag.core.checkpoint;
 
-import io.refrag.core.RefragException;
+import io.refrag.core.exception.RefragException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

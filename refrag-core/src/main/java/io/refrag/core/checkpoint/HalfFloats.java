@@ -1,6 +1,6 @@
 package io.refrag.core.checkpoint;
 
-import io.refrag.core.ModelLoadException;
+import io.refrag.core.exception.ModelLoadException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

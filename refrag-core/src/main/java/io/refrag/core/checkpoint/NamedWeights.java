@@ -2,8 +2,8 @@ package io.refrag.core.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.RefragException;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.RefragException;
 
 import java.io.IOException;
 import java.nio.file.Files;

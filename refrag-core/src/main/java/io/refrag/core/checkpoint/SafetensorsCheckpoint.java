@@ -4,7 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import io.refrag.core.ModelLoadException;
+import io.refrag.core.exception.ModelLoadException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

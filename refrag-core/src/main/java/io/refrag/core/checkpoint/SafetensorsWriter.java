@@ -2,7 +2,7 @@ package io.refrag.core.checkpoint;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import io.refrag.core.RefragException;
+import io.refrag.core.exception.RefragException;
 
 import java.io.IOException;
 import java.io.OutputStream;

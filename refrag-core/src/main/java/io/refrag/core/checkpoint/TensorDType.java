@@ -1,7 +1,7 @@
 package io.refrag.core.checkpoint;
 
 import ai.djl.ndarray.types.DataType;
-import io.refrag.core.ModelLoadException;
+import io.refrag.core.exception.ModelLoadException;
 
 /** Safetensors element types refrag-java reads and writes, with their DJL counterpart. */
 public enum TensorDType {

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.refrag.core.ModelLoadException;
+import io.refrag.core.exception.ModelLoadException;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.refrag.core.generate;
 
-import io.refrag.core.InvalidRequestException;
+import io.refrag.core.exception.InvalidRequestException;
 
 import java.util.Arrays;
 

@@ -1,9 +1,9 @@
 package io.refrag.core.generate;
 
-import io.refrag.core.ContextTooLongException;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.DecoderSession;
+import io.refrag.core.exception.ContextTooLongException;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
 
 import java.util.Arrays;
 
@@ -29,11 +29,7 @@ public final class Generator {
     public static GenerationResult generate(
             CausalDecoder decoder, DecoderInput prompt, GenerationOptions options, long requestStartNanos) {
         int maxPositions = decoder.info().maxPositions();
-        if (prompt.length() > maxPositions) {
-            throw new ContextTooLongException("decoder input has " + prompt.length() + " positions but the decoder's "
-                    + "context length is " + maxPositions + " (" + (prompt.length() - maxPositions) + " too many)",
-                    prompt.length(), maxPositions);
-        }
+        decoder.info().requireFits(prompt.length(), "decoder input", "");
         int[] stop = options.stopTokenIds() != null ? options.stopTokenIds() : decoder.info().eosTokenIds();
         // The last sampled token is never fed back, so the cache needs one position less than prompt + new tokens.
         int capacity = Math.min(maxPositions, prompt.length() + options.maxNewTokens() - 1);

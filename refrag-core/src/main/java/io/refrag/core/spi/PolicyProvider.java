@@ -1,5 +1,9 @@
 package io.refrag.core.spi;
 
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.train.spi.TrainablePolicy;
+
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
@@ -27,6 +31,17 @@ public interface PolicyProvider {
      * @return the policy, or empty if this provider has no trainable policy
      */
     default Optional<TrainablePolicy> createTrainable(int inputSize, long seed, ModelOptions options) {
+        return Optional.empty();
+    }
+
+    /**
+     * Loads a trained policy network to train further.
+     *
+     * @param file its weights
+     * @param options device
+     * @return the policy, or empty if this provider has no trainable policy
+     */
+    default Optional<TrainablePolicy> loadTrainable(Path file, ModelOptions options) {
         return Optional.empty();
     }
 }

@@ -1,5 +1,10 @@
 package io.refrag.core.spi;
 
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Projector;
+import io.refrag.core.train.spi.TrainableProjector;
+
 import java.nio.file.Path;
 
 /** {@link java.util.ServiceLoader} entry point that loads or creates projection layers. */
@@ -22,4 +27,32 @@ public interface ProjectorProvider {
      * @return the projector
      */
     Projector createUntrained(int inputSize, int outputSize, long seed, ModelOptions options);
+
+    /**
+     * Loads trained weights for further training.
+     *
+     * @param file the safetensors file
+     * @param options device
+     * @return the projector
+     * @throws InvalidRequestException if this implementation does not support training
+     */
+    default TrainableProjector loadTrainable(Path file, ModelOptions options) {
+        throw new InvalidRequestException("the projector implementation " + getClass().getName()
+                + " does not support training");
+    }
+
+    /**
+     * Creates a seeded, untrained projector to train.
+     *
+     * @param inputSize encoder hidden size
+     * @param outputSize decoder hidden size
+     * @param seed initialisation seed
+     * @param options device
+     * @return the projector
+     * @throws InvalidRequestException if this implementation does not support training
+     */
+    default TrainableProjector createTrainable(int inputSize, int outputSize, long seed, ModelOptions options) {
+        throw new InvalidRequestException("the projector implementation " + getClass().getName()
+                + " does not support training");
+    }
 }

@@ -1,11 +1,21 @@
 package io.refrag.core.spi;
 
-import io.refrag.core.ModelLoadException;
-import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.ChunkEncoder;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Pooling;
+import io.refrag.core.train.spi.TrainableDecoder;
+import io.refrag.core.train.spi.TrainableEncoder;
+import io.refrag.core.train.spi.TrainablePolicy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeSet;
@@ -24,7 +34,7 @@ public final class Providers {
      * @throws ModelLoadException if the folder is missing or no provider handles its model_type
      */
     public static CausalDecoder loadDecoder(Path folder, ModelOptions options) {
-        HfConfig config = HfConfig.read(folder);
+        JsonConfig config = JsonConfig.read(folder);
         DecoderProvider p = byModelType(DecoderProvider.class, config, folder, "decoder", DecoderProvider::modelTypes);
         return p.load(folder, config, options);
     }
@@ -38,7 +48,7 @@ public final class Providers {
      * @return the encoder
      */
     public static ChunkEncoder loadEncoder(Path folder, ModelOptions options, Pooling pooling) {
-        HfConfig config = HfConfig.read(folder);
+        JsonConfig config = JsonConfig.read(folder);
         EncoderProvider p = byModelType(EncoderProvider.class, config, folder, "encoder", EncoderProvider::modelTypes);
         return p.load(folder, config, options, pooling);
     }
@@ -56,7 +66,7 @@ public final class Providers {
      * @param file weights for learned policies, or null
      * @param options device and precision
      * @return the policy
-     * @throws io.refrag.core.InvalidRequestException for unknown names
+     * @throws io.refrag.core.exception.InvalidRequestException for unknown names
      */
     public static ExpansionPolicy loadPolicy(String name, Path file, ModelOptions options) {
         TreeSet<String> known = new TreeSet<>();
@@ -66,7 +76,7 @@ public final class Providers {
             }
             known.addAll(p.names());
         }
-        throw new io.refrag.core.InvalidRequestException("unknown expansion policy '" + name + "'; available: " + known
+        throw new InvalidRequestException("unknown expansion policy '" + name + "'; available: " + known
                 + (known.isEmpty() ? " (is refrag-policy on the class path?)" : ""));
     }
 
@@ -77,20 +87,64 @@ public final class Providers {
      * @param seed initialisation seed
      * @param options device
      * @return the first trainable policy a provider offers
-     * @throws io.refrag.core.InvalidRequestException if no provider offers one
+     * @throws io.refrag.core.exception.InvalidRequestException if no provider offers one
      */
     public static TrainablePolicy createTrainablePolicy(int inputSize, long seed, ModelOptions options) {
         for (PolicyProvider p : ServiceLoader.load(PolicyProvider.class)) {
-            java.util.Optional<TrainablePolicy> policy = p.createTrainable(inputSize, seed, options);
+            Optional<TrainablePolicy> policy = p.createTrainable(inputSize, seed, options);
             if (policy.isPresent()) {
                 return policy.get();
             }
         }
-        throw new io.refrag.core.InvalidRequestException("no trainable expansion policy on the class path (is "
-                + "refrag-policy there?)");
+        throw new InvalidRequestException("no trainable expansion policy on the class path (is refrag-policy there?)");
     }
 
-    private static <P> P byModelType(Class<P> type, HfConfig config, Path folder, String role,
+    /**
+     * Loads a decoder checkpoint for training.
+     *
+     * @param folder an HF checkpoint folder
+     * @param options device, precision and trainability
+     * @return the decoder
+     */
+    public static TrainableDecoder loadTrainableDecoder(Path folder, ModelOptions options) {
+        JsonConfig config = JsonConfig.read(folder);
+        return byModelType(DecoderProvider.class, config, folder, "decoder", DecoderProvider::modelTypes)
+                .loadTrainable(folder, config, options);
+    }
+
+    /**
+     * Loads a chunk-encoder checkpoint for training.
+     *
+     * @param folder an HF checkpoint folder
+     * @param options device, precision and trainability
+     * @param pooling how token states become a chunk vector
+     * @return the encoder
+     */
+    public static TrainableEncoder loadTrainableEncoder(Path folder, ModelOptions options, Pooling pooling) {
+        JsonConfig config = JsonConfig.read(folder);
+        return byModelType(EncoderProvider.class, config, folder, "encoder", EncoderProvider::modelTypes)
+                .loadTrainable(folder, config, options, pooling);
+    }
+
+    /**
+     * Loads a trained policy network to train further.
+     *
+     * @param file its weights
+     * @param options device
+     * @return the first trainable policy a provider loads
+     * @throws InvalidRequestException if no provider offers one
+     */
+    public static TrainablePolicy loadTrainablePolicy(Path file, ModelOptions options) {
+        for (PolicyProvider p : ServiceLoader.load(PolicyProvider.class)) {
+            Optional<TrainablePolicy> policy = p.loadTrainable(file, options);
+            if (policy.isPresent()) {
+                return policy.get();
+            }
+        }
+        throw new InvalidRequestException("no trainable expansion policy on the class path (is refrag-policy there?)");
+    }
+
+    private static <P> P byModelType(Class<P> type, JsonConfig config, Path folder, String role,
             java.util.function.Function<P, Set<String>> types) {
         String modelType = config.requireString("model_type");
         List<P> all = new ArrayList<>();

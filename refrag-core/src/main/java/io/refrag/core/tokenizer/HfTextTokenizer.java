@@ -3,7 +3,7 @@ package io.refrag.core.tokenizer;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
-import io.refrag.core.ModelLoadException;
+import io.refrag.core.exception.ModelLoadException;
 
 import java.io.IOException;
 import java.nio.file.Files;

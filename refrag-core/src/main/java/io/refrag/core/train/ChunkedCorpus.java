@@ -1,8 +1,8 @@
 package io.refrag.core.train;
 
-import io.refrag.core.InvalidRequestException;
 import io.refrag.core.chunk.Chunk;
 import io.refrag.core.chunk.Chunker;
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.tokenizer.TextTokenizer;
 
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.refrag.core.train;
 
-import io.refrag.core.InvalidRequestException;
+import io.refrag.core.exception.InvalidRequestException;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,19 +1,16 @@
 package io.refrag.core.train;
 
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.checkpoint.HfConfig;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Pooling;
-import io.refrag.core.spi.Precision;
-import io.refrag.core.spi.Providers;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.Pooling;
 
 import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * What to train and on what. Built in code with {@link #builder()} or read from a JSON file with
- * {@link #read(Path)} (the CLI's {@code --config}); task-specific fields are ignored by the other tasks.
+ * What every training task needs: the parts to start from, the data, the output folder and the optimiser settings.
+ * Each task adds its own settings in its config ({@link ReconstructionConfig}, {@link ContinualPretrainingConfig},
+ * {@link PolicyTrainingConfig}); {@link TrainingTask#read} reads both from one JSON file.
  *
  * @param decoder decoder checkpoint folder
  * @param encoder chunk-encoder checkpoint folder
@@ -27,21 +24,10 @@ import java.util.Objects;
  * @param device device of every part
  * @param options optimiser and loop settings
  * @param resume continue from the output folder's checkpoint when one is there
- * @param maxChunks reconstruction: chunks per sample of the hardest type (L)
- * @param curriculum reconstruction: the curriculum, or null to train on {@code maxChunks}-chunk samples only
- * @param trainEncoder reconstruction and CPT: whether the encoder trains (else only the projector)
- * @param contextTokens CPT and policy: context tokens s before the target
- * @param targetTokens CPT and policy: target tokens o to predict
- * @param expandFraction CPT: fraction of context chunks expanded at random; policy: the fraction p it picks
- * @param trainDecoder CPT: whether the decoder trains too
- * @param groupSize policy: sampled selections per input (GRPO group G)
- * @param clipEpsilon policy: PPO clipping range
- * @param ppoEpochs policy: optimisation passes over each sampled group
  */
-public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path output, TrainingCorpus corpus,
-        int heldOutDocuments, int evalSamples, int k, Pooling pooling, String device, TrainingOptions options, boolean resume,
-        int maxChunks, Curriculum curriculum, boolean trainEncoder, int contextTokens, int targetTokens,
-        double expandFraction, boolean trainDecoder, int groupSize, double clipEpsilon, int ppoEpochs) {
+public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path output, CorpusSource corpus,
+        int heldOutDocuments, int evalSamples, int k, Pooling pooling, String device, TrainingOptions options,
+        boolean resume) {
 
     /** Validates the fields; messages name the field and the allowed values. */
     public TrainingConfig {
@@ -51,23 +37,18 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         Objects.requireNonNull(corpus, "corpus");
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(pooling, "pooling");
-        require(heldOutDocuments >= 1 && heldOutDocuments < corpus.documents().size(), "heldOutDocuments must be in "
-                + "[1, documents - 1] = [1, " + (corpus.documents().size() - 1) + "], got " + heldOutDocuments);
+        require(heldOutDocuments >= 1 && heldOutDocuments < corpus.size(), "heldOutDocuments must be in "
+                + "[1, documents - 1] = [1, " + (corpus.size() - 1) + "], got " + heldOutDocuments);
         require(evalSamples >= 1, "evalSamples must be >= 1, got " + evalSamples);
         require(k >= 1, "k (decoder tokens per chunk) must be >= 1, got " + k);
-        require(maxChunks >= 1, "maxChunks must be >= 1, got " + maxChunks);
-        require(curriculum == null || curriculum.maxChunks() == maxChunks, "the curriculum's maxChunks ("
-                + (curriculum == null ? 0 : curriculum.maxChunks()) + ") must equal maxChunks (" + maxChunks + ")");
-        require(contextTokens >= k, "contextTokens must be >= k = " + k + ", got " + contextTokens);
-        require(targetTokens >= 1, "targetTokens must be >= 1, got " + targetTokens);
-        require(expandFraction >= 0 && expandFraction <= 1, "expandFraction (p) must be in [0, 1], got "
-                + expandFraction);
-        require(groupSize >= 2, "groupSize (G) must be >= 2 to normalise advantages within a group, got " + groupSize);
-        require(clipEpsilon > 0 && clipEpsilon < 1, "clipEpsilon must be in (0, 1), got " + clipEpsilon);
-        require(ppoEpochs >= 1, "ppoEpochs must be >= 1, got " + ppoEpochs);
     }
 
-    private static void require(boolean ok, String message) {
+    /**
+     * @param ok the condition
+     * @param message what was wrong and what is allowed
+     * @throws InvalidRequestException prefixed "training config: " unless {@code ok}
+     */
+    static void require(boolean ok, String message) {
         if (!ok) {
             throw new InvalidRequestException("training config: " + message);
         }
@@ -79,29 +60,21 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
     }
 
     /**
-     * Reads a JSON config; relative paths resolve against the file's folder. Keys: {@code decoder}, {@code encoder},
-     * {@code output}, {@code corpus} (a text or {@code .jsonl} file) or {@code sampleCorpus}
-     * ({@code {"documents": N, "tokens": T, "seed": S}}, sampled from the decoder while reading), and optionally
-     * {@code initFrom}, {@code heldOutDocuments}, {@code evalSamples}, {@code k}, {@code pooling}, {@code device}, {@code resume},
-     * {@code maxChunks}, {@code curriculum} (true, false or {@code {"stages", "ratio", "base"}}),
-     * {@code trainEncoder}, {@code contextTokens}, {@code targetTokens}, {@code expandFraction}, {@code trainDecoder},
-     * {@code groupSize}, {@code clipEpsilon}, {@code ppoEpochs} and {@code training} ({@code steps},
-     * {@code batchSize}, {@code learningRate}, {@code encoderLearningRate}, {@code decoderLearningRate},
-     * {@code weightDecay}, {@code beta1}, {@code beta2},
-     * {@code warmupSteps}, {@code minLearningRateRatio}, {@code maxGradNorm}, {@code seed}, {@code checkpointEvery}).
+     * Reads the common keys of a JSON training config; relative paths resolve against the file's folder. Keys:
+     * {@code decoder}, {@code encoder}, {@code output}, {@code corpus} (a text or {@code .jsonl} file) or
+     * {@code sampleCorpus} ({@code {"documents": N, "tokens": T, "seed": S}}, sampled from the decoder when training
+     * starts), and optionally {@code initFrom}, {@code heldOutDocuments}, {@code evalSamples}, {@code k},
+     * {@code pooling}, {@code device}, {@code resume} and {@code training} ({@code steps}, {@code batchSize},
+     * {@code learningRate}, {@code encoderLearningRate}, {@code decoderLearningRate}, {@code weightDecay},
+     * {@code beta1}, {@code beta2}, {@code warmupSteps}, {@code minLearningRateRatio}, {@code maxGradNorm},
+     * {@code seed}, {@code checkpointEvery}).
      *
-     * @param file the JSON file
+     * @param c the parsed file
      * @return the config
-     * @throws InvalidRequestException for a missing file, a missing required key or a bad value
+     * @throws InvalidRequestException for a missing required key or a bad value
      */
-    public static TrainingConfig read(Path file) {
-        HfConfig c;
-        try {
-            c = HfConfig.readFile(file);
-        } catch (io.refrag.core.ModelLoadException e) {
-            throw new InvalidRequestException("cannot read training config: " + e.getMessage());
-        }
-        Path dir = file.toAbsolutePath().getParent();
+    static TrainingConfig read(JsonConfig c) {
+        Path dir = c.source().toAbsolutePath().getParent();
         Builder b = builder()
                 .setDecoder(dir.resolve(c.requireString("decoder")))
                 .setEncoder(dir.resolve(c.requireString("encoder")))
@@ -109,15 +82,12 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         if (c.has("corpus")) {
             b.setCorpus(TrainingCorpus.read(dir.resolve(c.requireString("corpus"))));
         } else if (c.has("sampleCorpus")) {
-            HfConfig s = c.optObject("sampleCorpus").orElseThrow();
-            ModelOptions device = new ModelOptions(c.optString("device").orElse("auto"), Precision.FP32);
-            try (CausalDecoder d = Providers.loadDecoder(dir.resolve(c.requireString("decoder")), device)) {
-                b.setCorpus(TrainingCorpus.sample(d, s.requireInt("documents"), s.requireInt("tokens"),
-                        s.optInt("seed").orElse(0)));
-            }
+            JsonConfig s = c.optObject("sampleCorpus").orElseThrow();
+            b.setCorpus(new CorpusSource.Sampled(s.requireInt("documents"), s.requireInt("tokens"),
+                    s.optInt("seed").orElse(0)));
         } else {
-            throw new InvalidRequestException(file + ": give \"corpus\" (a text or .jsonl file) or \"sampleCorpus\": "
-                    + "{\"documents\": N, \"tokens\": T}");
+            throw new InvalidRequestException(c.source() + ": give \"corpus\" (a text or .jsonl file) or "
+                    + "\"sampleCorpus\": {\"documents\": N, \"tokens\": T}");
         }
         c.optString("initFrom").ifPresent(p -> b.optInitFrom(dir.resolve(p)));
         c.optInt("heldOutDocuments").ifPresent(b::optHeldOutDocuments);
@@ -126,42 +96,31 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         c.optString("pooling").map(Pooling::parse).ifPresent(b::optPooling);
         c.optString("device").ifPresent(b::optDevice);
         b.optResume(c.optBoolean("resume", false));
-        c.optInt("maxChunks").ifPresent(b::optMaxChunks);
-        if (c.isObject("curriculum")) {
-            HfConfig cur = c.optObject("curriculum").orElseThrow();
-            b.optCurriculum(cur.optInt("stages").orElse(9), cur.optDouble("ratio", 2.0), cur.optInt("base").orElse(64));
-        } else {
-            b.optCurriculum(c.optBoolean("curriculum", true));
-        }
-        b.optTrainEncoder(c.optBoolean("trainEncoder", b.trainEncoder));
-        c.optInt("contextTokens").ifPresent(b::optContextTokens);
-        c.optInt("targetTokens").ifPresent(b::optTargetTokens);
-        b.optExpandFraction(c.optDouble("expandFraction", b.expandFraction));
-        b.optTrainDecoder(c.optBoolean("trainDecoder", false));
-        c.optInt("groupSize").ifPresent(b::optGroupSize);
-        b.optClipEpsilon(c.optDouble("clipEpsilon", b.clipEpsilon));
-        c.optInt("ppoEpochs").ifPresent(b::optPpoEpochs);
-        c.optObject("training").ifPresent(t -> {
-            TrainingOptions.Builder o = TrainingOptions.builder();
-            t.optInt("steps").ifPresent(o::optSteps);
-            t.optInt("batchSize").ifPresent(o::optBatchSize);
-            o.optLearningRate(t.optDouble("learningRate", 1e-3));
-            if (t.has("encoderLearningRate")) {
-                o.optEncoderLearningRate(t.optDouble("encoderLearningRate", 0));
-            }
-            if (t.has("decoderLearningRate")) {
-                o.optDecoderLearningRate(t.optDouble("decoderLearningRate", 0));
-            }
-            o.optWeightDecay(t.optDouble("weightDecay", 0.01));
-            o.optBetas(t.optDouble("beta1", 0.9), t.optDouble("beta2", 0.999));
-            t.optInt("warmupSteps").ifPresent(o::optWarmupSteps);
-            o.optMinLearningRateRatio(t.optDouble("minLearningRateRatio", 0.1));
-            o.optMaxGradNorm(t.optDouble("maxGradNorm", 1.0));
-            t.optInt("seed").ifPresent(o::optSeed);
-            t.optInt("checkpointEvery").ifPresent(o::optCheckpointEvery);
-            b.optOptions(o.build());
-        });
+        c.optObject("training").ifPresent(t -> b.optOptions(readOptions(t)));
         return b.build();
+    }
+
+    /** Reads the {@code training} object; absent keys keep {@link TrainingOptions}' defaults. */
+    private static TrainingOptions readOptions(JsonConfig t) {
+        TrainingOptions d = TrainingOptions.builder().build();
+        TrainingOptions.Builder o = TrainingOptions.builder()
+                .optSteps(t.optInt("steps").orElse(d.steps()))
+                .optBatchSize(t.optInt("batchSize").orElse(d.batchSize()))
+                .optLearningRate(t.optDouble("learningRate", d.learningRate()))
+                .optWeightDecay(t.optDouble("weightDecay", d.weightDecay()))
+                .optBetas(t.optDouble("beta1", d.beta1()), t.optDouble("beta2", d.beta2()))
+                .optWarmupSteps(t.optInt("warmupSteps").orElse(d.warmupSteps()))
+                .optMinLearningRateRatio(t.optDouble("minLearningRateRatio", d.minLearningRateRatio()))
+                .optMaxGradNorm(t.optDouble("maxGradNorm", d.maxGradNorm()))
+                .optSeed(t.optInt("seed").map(Long::valueOf).orElse(d.seed()))
+                .optCheckpointEvery(t.optInt("checkpointEvery").orElse(d.checkpointEvery()));
+        if (t.has("encoderLearningRate")) {
+            o.optEncoderLearningRate(t.optDouble("encoderLearningRate", 0));
+        }
+        if (t.has("decoderLearningRate")) {
+            o.optDecoderLearningRate(t.optDouble("decoderLearningRate", 0));
+        }
+        return o.build();
     }
 
     /** Builder of {@link TrainingConfig}. */
@@ -170,7 +129,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         private Path encoder;
         private Path initFrom;
         private Path output;
-        private TrainingCorpus corpus;
+        private CorpusSource corpus;
         private int heldOutDocuments;
         private int evalSamples = 32;
         private int k = 8;
@@ -178,19 +137,6 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         private String device = "auto";
         private TrainingOptions options = TrainingOptions.builder().build();
         private boolean resume;
-        private int maxChunks = 8;
-        private boolean curriculumOn = true;
-        private int stages = 9;
-        private double ratio = 2.0;
-        private int base = 64;
-        private boolean trainEncoder = true;
-        private int contextTokens = 128;
-        private int targetTokens = 32;
-        private double expandFraction = 0.25;
-        private boolean trainDecoder;
-        private int groupSize = 4;
-        private double clipEpsilon = 0.2;
-        private int ppoEpochs = 2;
 
         private Builder() {
         }
@@ -223,10 +169,10 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         }
 
         /**
-         * @param v training documents
+         * @param v training documents, or a corpus to sample when training starts
          * @return this
          */
-        public Builder setCorpus(TrainingCorpus v) {
+        public Builder setCorpus(CorpusSource v) {
             corpus = v;
             return this;
         }
@@ -304,110 +250,6 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         }
 
         /**
-         * @param v reconstruction: chunks per sample of the hardest type (default 8)
-         * @return this
-         */
-        public Builder optMaxChunks(int v) {
-            maxChunks = v;
-            return this;
-        }
-
-        /**
-         * @param on reconstruction: use the standard curriculum (default) or train on maxChunks-chunk samples only
-         * @return this
-         */
-        public Builder optCurriculum(boolean on) {
-            curriculumOn = on;
-            return this;
-        }
-
-        /**
-         * @param stagesV curriculum stages
-         * @param ratioV geometric ratio (&gt; 1)
-         * @param baseV count of the easiest type in the first stage
-         * @return this
-         */
-        public Builder optCurriculum(int stagesV, double ratioV, int baseV) {
-            curriculumOn = true;
-            stages = stagesV;
-            ratio = ratioV;
-            base = baseV;
-            return this;
-        }
-
-        /**
-         * @param v whether the encoder trains (default true)
-         * @return this
-         */
-        public Builder optTrainEncoder(boolean v) {
-            trainEncoder = v;
-            return this;
-        }
-
-        /**
-         * @param v CPT/policy context tokens s (default 128)
-         * @return this
-         */
-        public Builder optContextTokens(int v) {
-            contextTokens = v;
-            return this;
-        }
-
-        /**
-         * @param v CPT/policy target tokens o (default 32)
-         * @return this
-         */
-        public Builder optTargetTokens(int v) {
-            targetTokens = v;
-            return this;
-        }
-
-        /**
-         * @param v CPT: fraction of context chunks expanded at random; policy: the fraction it picks (default 0.25)
-         * @return this
-         */
-        public Builder optExpandFraction(double v) {
-            expandFraction = v;
-            return this;
-        }
-
-        /**
-         * @param v CPT: whether the decoder trains too (default false)
-         * @return this
-         */
-        public Builder optTrainDecoder(boolean v) {
-            trainDecoder = v;
-            return this;
-        }
-
-        /**
-         * @param v policy: GRPO group size (default 4)
-         * @return this
-         */
-        public Builder optGroupSize(int v) {
-            groupSize = v;
-            return this;
-        }
-
-        /**
-         * @param v policy: PPO clipping range (default 0.2)
-         * @return this
-         */
-        public Builder optClipEpsilon(double v) {
-            clipEpsilon = v;
-            return this;
-        }
-
-        /**
-         * @param v policy: optimisation passes per sampled group (default 2)
-         * @return this
-         */
-        public Builder optPpoEpochs(int v) {
-            ppoEpochs = v;
-            return this;
-        }
-
-        /**
          * @return the validated config
          * @throws InvalidRequestException if a required field is missing or a value is out of range
          */
@@ -415,11 +257,9 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
             if (decoder == null || encoder == null || output == null || corpus == null) {
                 throw new InvalidRequestException("training config needs decoder, encoder, output and corpus");
             }
-            int heldOut = heldOutDocuments > 0 ? heldOutDocuments : Math.max(1, corpus.documents().size() / 10);
-            return new TrainingConfig(decoder, encoder, initFrom, output, corpus, heldOut, evalSamples, k, pooling, device,
-                    options, resume, maxChunks, curriculumOn ? new Curriculum(maxChunks, stages, ratio, base) : null,
-                    trainEncoder, contextTokens, targetTokens, expandFraction, trainDecoder, groupSize, clipEpsilon,
-                    ppoEpochs);
+            int heldOut = heldOutDocuments > 0 ? heldOutDocuments : Math.max(1, corpus.size() / 10);
+            return new TrainingConfig(decoder, encoder, initFrom, output, corpus, heldOut, evalSamples, k, pooling,
+                    device, options, resume);
         }
     }
 }

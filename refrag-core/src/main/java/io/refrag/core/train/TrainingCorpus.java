@@ -2,11 +2,11 @@ package io.refrag.core.train;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
-import io.refrag.core.InvalidRequestException;
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.Generator;
-import io.refrag.core.spi.CausalDecoder;
-import io.refrag.core.spi.DecoderInput;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.DecoderInput;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +21,7 @@ import java.util.List;
  *
  * @param documents the documents, each non-blank
  */
-public record TrainingCorpus(List<String> documents) {
+public record TrainingCorpus(List<String> documents) implements CorpusSource {
 
     /** Copies the list and rejects an empty corpus. */
     public TrainingCorpus {
@@ -29,6 +29,16 @@ public record TrainingCorpus(List<String> documents) {
         if (documents.isEmpty()) {
             throw new InvalidRequestException("the training corpus holds no documents");
         }
+    }
+
+    @Override
+    public int size() {
+        return documents.size();
+    }
+
+    @Override
+    public TrainingCorpus resolve(CausalDecoder decoder) {
+        return this;
     }
 
     /**
@@ -75,7 +85,7 @@ public record TrainingCorpus(List<String> documents) {
                     docs.add(text.getAsString());
                 }
             } catch (com.google.gson.JsonParseException ex) {
-                throw new InvalidRequestException(file + " line " + (i + 1) + " is not valid JSON: " + ex.getMessage());
+                throw new InvalidRequestException(file + " line " + (i + 1) + " is not valid JSON: " + ex.getMessage(), ex);
             }
         }
         return new TrainingCorpus(docs);
@@ -88,7 +98,7 @@ public record TrainingCorpus(List<String> documents) {
         try {
             return Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new InvalidRequestException("cannot read training corpus " + file + ": " + e.getMessage());
+            throw new InvalidRequestException("cannot read training corpus " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -105,20 +115,24 @@ public record TrainingCorpus(List<String> documents) {
         if (decoder.info().bosTokenId() < 0) {
             throw new InvalidRequestException("cannot sample a corpus: the decoder has no BOS token to start from");
         }
-        if (documents < 1 || tokens < 1) {
-            throw new InvalidRequestException("sampling a corpus needs documents >= 1 and tokens >= 1, got "
-                    + documents + " and " + tokens);
-        }
+        requireSampleCounts(documents, tokens);
         List<String> docs = new ArrayList<>();
         for (int i = 0; i < documents; i++) {
             GenerationOptions o = GenerationOptions.builder()
                     .optMaxNewTokens(tokens).optTemperature(1f).optSeed(seed + i).build();
-            String text = Generator.generate(decoder, DecoderInput.ofTokens(decoder.info().bosTokenId()), o,
+            String text = Generator.generate(decoder, DecoderInput.ofTokens(decoder.info().withBos(new int[0])), o,
                     System.nanoTime()).text().replace('\n', ' ').strip();
             if (!text.isEmpty()) {
                 docs.add(text);
             }
         }
         return new TrainingCorpus(docs);
+    }
+
+    static void requireSampleCounts(int documents, int tokens) {
+        if (documents < 1 || tokens < 1) {
+            throw new InvalidRequestException("sampling a corpus needs documents >= 1 and tokens >= 1, got "
+                    + documents + " and " + tokens);
+        }
     }
 }

@@ -1,6 +1,6 @@
 package io.refrag.core.train;
 
-import io.refrag.core.InvalidRequestException;
+import io.refrag.core.exception.InvalidRequestException;
 
 /**
  * Optimiser and loop settings shared by every training task: AdamW, linear warm-up then cosine decay, global

@@ -5,28 +5,27 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
-import io.refrag.core.Devices;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.ModelLoadException;
-import io.refrag.core.RefragException;
-import io.refrag.core.checkpoint.AtomicFiles;
-import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.RefragManifest;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.chunk.Chunk;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Precision;
-import io.refrag.core.spi.Projector;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.exception.RefragException;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.model.Precision;
+import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.spi.Providers;
-import io.refrag.core.spi.Trainable;
-import io.refrag.core.spi.TrainableDecoder;
-import io.refrag.core.spi.TrainableEncoder;
-import io.refrag.core.spi.TrainablePolicy;
-import io.refrag.core.spi.TrainableProjector;
+import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.Tensors;
+import io.refrag.core.train.spi.Trainable;
+import io.refrag.core.train.spi.TrainableDecoder;
+import io.refrag.core.train.spi.TrainableEncoder;
+import io.refrag.core.train.spi.TrainablePolicy;
+import io.refrag.core.train.spi.TrainableProjector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,10 +35,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 /**
@@ -48,6 +49,8 @@ import java.util.Set;
  */
 final class TrainingSession implements AutoCloseable {
     static final String STATE_FILE = "trainer-state.safetensors";
+    /** Seed of the held-out samples, fixed so runs with different training seeds are evaluated alike. */
+    static final long EVAL_SEED = 0x5EEDL;
     private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
 
     /** One step's forward and backward passes; returns the mean training loss. */
@@ -56,62 +59,71 @@ final class TrainingSession implements AutoCloseable {
         double run(int step, int update, GradientCollector collector);
     }
 
-    final TrainingConfig config;
-    final String task;
-    final TrainableDecoder decoder;
-    final TrainableEncoder encoder;
-    final TrainableProjector projector;
-    final TrainablePolicy policy;
-    final boolean trainDecoder;
-    final boolean trainEncoder;
-    final boolean trainProjector;
-    final NDManager manager;
-    final ChunkedCorpus data;
+    /**
+     * A context of chunks followed by the tokens to predict.
+     *
+     * @param context the chunks in document order
+     * @param targets the tokens after them
+     */
+    record Sample(List<Chunk> context, int[] targets) {
+    }
+
+    /** Builds the decoder input before the targets of held-out sample {@code i}. */
+    @FunctionalInterface
+    interface PrefixBuilder {
+        NDList prefix(NDManager m, Sample x, int i);
+    }
+
+    private final String task;
+    private final TrainingConfig config;
+    private final Set<Part> trains;
+    private final double servedFraction;
+    private final TrainableDecoder decoder;
+    private final TrainableEncoder encoder;
+    private final TrainableProjector projector;
+    private final TrainablePolicy policy;
+    private final NDManager manager;
+    private final ChunkedCorpus data;
     private final Path decoderSource;
     private final Path encoderSource;
     private final Map<Chunk, float[]> vectors = new IdentityHashMap<>();
     private String detail = "";
 
-    private TrainingSession(String task, TrainingConfig config, boolean trainDecoder, boolean trainEncoder,
-            boolean trainProjector, boolean withPolicy) {
-        this.config = config;
+    private TrainingSession(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
         this.task = task;
-        this.trainDecoder = trainDecoder;
-        this.trainEncoder = trainEncoder;
-        this.trainProjector = trainProjector;
-        HfConfig init = config.initFrom() == null ? null : readRefragJson(config.initFrom());
-        this.decoderSource = source(init, "decoder", config.decoder());
-        this.encoderSource = source(init, "encoder", config.encoder());
-        Path projectorSource = source(init, "projector", null);
-        Path policySource = source(init, "policyFile", null);
+        this.config = config;
+        this.trains = EnumSet.copyOf(trains);
+        this.servedFraction = servedFraction;
+        RefragManifest init = config.initFrom() == null ? null : RefragManifest.read(config.initFrom());
+        this.decoderSource = init != null ? init.decoder() : config.decoder();
+        this.encoderSource = init != null && init.encoder() != null ? init.encoder() : config.encoder();
+        Path projectorSource = init != null ? init.projector() : null;
+        Path policySource = init != null ? init.policyFile() : null;
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             ModelOptions serving = new ModelOptions(config.device(), Precision.FP32);
             ModelOptions training = serving.withTrainable();
-            this.decoder = trainable(Providers.loadDecoder(decoderSource, trainDecoder ? training : serving),
-                    TrainableDecoder.class, "decoder", opened);
-            this.encoder = trainable(Providers.loadEncoder(encoderSource, trainEncoder ? training : serving,
-                    config.pooling()), TrainableEncoder.class, "encoder", opened);
-            Projector p = projectorSource != null ? Providers.projectors().load(projectorSource, serving)
-                    : Providers.projectors().createUntrained(encoder.hiddenSize(), decoder.info().hiddenSize(),
-                            config.options().seed(), serving);
-            this.projector = trainable(p, TrainableProjector.class, "projector", opened);
+            this.decoder = opened(Providers.loadTrainableDecoder(decoderSource,
+                    trains.contains(Part.DECODER) ? training : serving), opened);
+            this.encoder = opened(Providers.loadTrainableEncoder(encoderSource,
+                    trains.contains(Part.ENCODER) ? training : serving, config.pooling()), opened);
+            this.projector = opened(projectorSource != null
+                    ? Providers.projectors().loadTrainable(projectorSource, serving)
+                    : Providers.projectors().createTrainable(encoder.hiddenSize(), decoder.info().hiddenSize(),
+                            config.options().seed(), serving), opened);
             if (projector.inputSize() != encoder.hiddenSize()
                     || projector.outputSize() != decoder.info().hiddenSize()) {
                 throw new InvalidRequestException("projector maps " + projector.inputSize() + " -> "
                         + projector.outputSize() + " but the encoder gives " + encoder.hiddenSize()
                         + " and the decoder needs " + decoder.info().hiddenSize());
             }
-            if (withPolicy) {
-                this.policy = trainable(policySource != null
-                        ? Providers.loadPolicy("learned", policySource, serving)
-                        : Providers.createTrainablePolicy(decoder.info().hiddenSize(), config.options().seed(),
-                                serving), TrainablePolicy.class, "policy", opened);
-            } else {
-                this.policy = null;
-            }
+            this.policy = !trains.contains(Part.POLICY) ? null : opened(policySource != null
+                    ? Providers.loadTrainablePolicy(policySource, serving)
+                    : Providers.createTrainablePolicy(decoder.info().hiddenSize(), config.options().seed(), serving),
+                    opened);
+            this.data = new ChunkedCorpus(config.corpus().resolve(decoder), config.heldOutDocuments(),
+                    decoder.tokenizer(), config.k());
             this.manager = NDManager.newBaseManager(Devices.resolve(config.device()));
-            this.data = new ChunkedCorpus(config.corpus(), config.heldOutDocuments(), decoder.tokenizer(), config.k());
         } catch (RuntimeException e) {
             for (AutoCloseable c : opened) {
                 closeQuietly(c);
@@ -120,41 +132,92 @@ final class TrainingSession implements AutoCloseable {
         }
     }
 
-    static TrainingSession open(String task, TrainingConfig config, boolean trainDecoder, boolean trainEncoder,
-            boolean trainProjector, boolean withPolicy) {
-        return new TrainingSession(task, config, trainDecoder, trainEncoder, trainProjector, withPolicy);
+    /**
+     * Loads a run's parts and data.
+     *
+     * @param task the task's name (checked on resume)
+     * @param config what every task needs
+     * @param trains the parts that train; a policy is loaded only when it trains
+     * @param servedFraction the expansion fraction the exported {@code refrag.json} serves with
+     * @return the session
+     */
+    static TrainingSession open(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
+        return new TrainingSession(task, config, trains, servedFraction);
     }
 
-    private static HfConfig readRefragJson(Path folder) {
-        Path file = folder.resolve("refrag.json");
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidRequestException("initFrom " + folder + " holds no refrag.json (is it a training output "
-                    + "folder?)");
-        }
-        return HfConfig.readFile(file);
-    }
-
-    private static Path source(HfConfig init, String key, Path fallback) {
-        if (init == null || !init.has(key)) {
-            return fallback;
-        }
-        return init.source().toAbsolutePath().getParent().resolve(init.requireString(key));
-    }
-
-    private static <T> T trainable(AutoCloseable part, Class<T> type, String role, List<AutoCloseable> opened) {
+    private static <T extends AutoCloseable> T opened(T part, List<AutoCloseable> opened) {
         opened.add(part);
-        if (!type.isInstance(part)) {
-            throw new InvalidRequestException("the " + role + " implementation " + part.getClass().getName()
-                    + " does not support training (it does not implement " + type.getSimpleName() + ")");
+        return part;
+    }
+
+    /** @return the decoder */
+    TrainableDecoder decoder() {
+        return decoder;
+    }
+
+    /** @return the policy being trained, or null when none trains */
+    TrainablePolicy policy() {
+        return policy;
+    }
+
+    /** @return a manager for one sample's arrays, closed by the caller */
+    NDManager newScope() {
+        return manager.newSubManager();
+    }
+
+    /**
+     * @param heldOut draw from the held-out documents (else the training ones)
+     * @param chunks consecutive full chunks wanted
+     * @param r the sample's random source
+     * @return a random window of {@code chunks} chunks of one document
+     */
+    List<Chunk> window(boolean heldOut, int chunks, Random r) {
+        return data.window(heldOut, chunks, r);
+    }
+
+    /** @return {@code contextTokens / k} context chunks, then the next {@code targetTokens} tokens of the document */
+    Sample nextParagraph(NextParagraph shape, boolean heldOut, Random r) {
+        int contextChunks = shape.contextChunks(config.k());
+        int targetChunks = (shape.targetTokens() + config.k() - 1) / config.k();
+        List<Chunk> w = data.window(heldOut, contextChunks + targetChunks, r);
+        int[] next = tokens(w.subList(contextChunks, w.size()));
+        return new Sample(w.subList(0, contextChunks), Arrays.copyOf(next, shape.targetTokens()));
+    }
+
+    /** @return the fixed held-out samples of a next-paragraph task, their chunks already encoded */
+    List<Sample> evalSamples(NextParagraph shape) {
+        List<Sample> eval = new ArrayList<>();
+        for (int i = 0; i < config.evalSamples(); i++) {
+            eval.add(nextParagraph(shape, true, ChunkedCorpus.random(EVAL_SEED, 0, i)));
         }
-        return type.cast(part);
+        prefetch(eval.stream().map(Sample::context).toList());
+        return eval;
+    }
+
+    /** @return mean NLL per target token over the samples, each after the prefix the builder gives */
+    double meanNll(List<Sample> eval, PrefixBuilder prefix) {
+        double sum = 0;
+        long n = 0;
+        for (int i = 0; i < eval.size(); i++) {
+            Sample x = eval.get(i);
+            try (NDManager m = newScope()) {
+                sum += targetNll(m, prefix.prefix(m, x, i), x.targets()).getFloat() * x.targets().length;
+                n += x.targets().length;
+            }
+        }
+        return sum / n;
+    }
+
+    /** @return the chunks' token ids, concatenated */
+    static int[] tokens(List<Chunk> chunks) {
+        return chunks.stream().flatMapToInt(c -> Arrays.stream(c.tokenIds())).toArray();
     }
 
     // ---- shared pieces of the tasks ----
 
     /** Encodes, once, every chunk of these samples that the frozen encoder has not seen yet. */
     void prefetch(List<List<Chunk>> samples) {
-        if (trainEncoder) {
+        if (trains.contains(Part.ENCODER)) {
             return;
         }
         Set<Chunk> seen = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -177,29 +240,48 @@ final class TrainingSession implements AutoCloseable {
     /** @return projected chunk embeddings {@code [chunks, decoderHidden]} (differentiable when parts train) */
     NDArray chunkEmbeddings(NDManager m, List<Chunk> chunks) {
         NDArray encoded;
-        if (trainEncoder) {
+        if (trains.contains(Part.ENCODER)) {
             encoded = encoder.encode(m, chunks.stream().map(Chunk::text).toList());
         } else {
             prefetch(List.of(chunks));
-            int h = encoder.hiddenSize();
-            float[] flat = new float[chunks.size() * h];
-            for (int i = 0; i < chunks.size(); i++) {
-                System.arraycopy(vectors.get(chunks.get(i)), 0, flat, i * h, h);
-            }
-            encoded = m.create(flat, new Shape(chunks.size(), h)); // [chunks, encoderHidden]
+            float[][] rows = chunks.stream().map(vectors::get).toArray(float[][]::new);
+            encoded = Tensors.fromRows(m, rows, encoder.hiddenSize(), i -> "encoder returned a vector of "
+                    + rows[i].length + " values for chunk " + i); // [chunks, encoderHidden]
         }
         return projector.forward(encoded); // [chunks, decoderHidden]
     }
 
     /** @return token embeddings {@code [ids.length, hidden]} */
-    NDArray tokenEmbeddings(NDManager m, int[] ids) {
+    private NDArray tokenEmbeddings(NDManager m, int[] ids) {
         return decoder.inputsEmbeds(m.create(ids));
     }
 
-    /** @return the BOS row {@code [1, hidden]} as a one-element list, or an empty list when the decoder has none */
-    NDList bos(NDManager m) {
-        int bos = decoder.info().bosTokenId();
-        return bos < 0 ? new NDList() : new NDList(tokenEmbeddings(m, new int[] {bos}));
+    /** @return the plan of a sample's context: BOS, then its chunks in order, none expanded */
+    PromptPlan plan(List<Chunk> context) {
+        return PromptPlan.builder(decoder.info()).chunks(context).build();
+    }
+
+    /**
+     * Renders a plan as decoder input rows, as serving does: token runs through the decoder's embeddings, compressed
+     * chunks as projected embeddings (differentiable when parts train).
+     *
+     * @return the rows, one array {@code [run length, hidden]} per run
+     */
+    NDList embed(NDManager m, PromptPlan plan) {
+        int[] compressed = plan.compressedChunks();
+        NDArray rows = compressed.length == 0 ? null
+                : chunkEmbeddings(m, Arrays.stream(compressed).mapToObj(plan.chunks()::get).toList()); // [n, hidden]
+        NDList out = new NDList();
+        int row = 0;
+        for (PromptPlan.Run run : plan.runs()) {
+            if (run instanceof PromptPlan.TokenRun t) {
+                out.add(tokenEmbeddings(m, t.ids()));
+            } else if (run instanceof PromptPlan.CompressedRun c) {
+                out.add(rows.get(new NDIndex("{}:{}", row, row + c.chunks().length)));
+                row += c.chunks().length;
+            }
+        }
+        return out;
     }
 
     /**
@@ -225,8 +307,7 @@ final class TrainingSession implements AutoCloseable {
         }
         NDArray x = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0); // [prefix + targets - 1, hidden]
         NDArray logits = decoder.logits(x, prefixLength - 1); // [targets, vocab]
-        NDArray target = m.create(targets).reshape(targets.length, 1);
-        return logits.logSoftmax(-1).gather(target, 1).neg().mean();
+        return Tensors.tokenNll(logits, m.create(targets)).mean();
     }
 
     /** Sets the progress detail shown with the next step reports. */
@@ -245,13 +326,13 @@ final class TrainingSession implements AutoCloseable {
         TrainingOptions o = config.options();
         Map<String, NDArray> params = new LinkedHashMap<>();
         Map<String, Double> scale = new LinkedHashMap<>();
-        if (trainProjector) {
+        if (trains.contains(Part.PROJECTOR)) {
             addPart("projector.", projector, 1.0, params, scale);
         }
-        if (trainEncoder) {
+        if (trains.contains(Part.ENCODER)) {
             addPart("encoder.", encoder, o.encoderLearningRate() / o.learningRate(), params, scale);
         }
-        if (trainDecoder) {
+        if (trains.contains(Part.DECODER)) {
             addPart("decoder.", decoder, o.decoderLearningRate() / o.learningRate(), params, scale);
         }
         if (policy != null) {
@@ -329,25 +410,23 @@ final class TrainingSession implements AutoCloseable {
             throw new RefragException("cannot create output folder " + out + ": " + e.getMessage(), e);
         }
         projector.save(out.resolve("projector.safetensors"));
-        JsonObject json = new JsonObject();
+        boolean trainDecoder = trains.contains(Part.DECODER);
+        boolean trainEncoder = trains.contains(Part.ENCODER);
         if (trainDecoder) {
             decoder.saveCheckpoint(out.resolve("decoder"));
         }
         if (trainEncoder) {
             encoder.saveCheckpoint(out.resolve("encoder"));
         }
-        json.addProperty("decoder", trainDecoder ? "decoder" : decoderSource.toAbsolutePath().normalize().toString());
-        json.addProperty("encoder", trainEncoder ? "encoder" : encoderSource.toAbsolutePath().normalize().toString());
-        json.addProperty("projector", "projector.safetensors");
-        json.addProperty("pooling", config.pooling().name().toLowerCase(java.util.Locale.ROOT));
-        json.addProperty("k", config.k());
+        RefragManifest manifest = RefragManifest.of(trainDecoder ? out.resolve("decoder") : decoderSource)
+                .withEncoder(trainEncoder ? out.resolve("encoder") : encoderSource, config.pooling())
+                .withProjector(out.resolve("projector.safetensors"))
+                .withDefaults(config.k(), servedFraction);
         if (policy != null) {
             policy.save(out.resolve("policy.safetensors"));
-            json.addProperty("policy", "learned");
-            json.addProperty("policyFile", "policy.safetensors");
-            json.addProperty("p", config.expandFraction());
+            manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve("policy.safetensors"));
         }
-        AtomicFiles.writeString(out.resolve("refrag.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json));
+        manifest.write(out);
         SafetensorsWriter w = new SafetensorsWriter()
                 .metadata("refrag.task", task)
                 .metadata("refrag.step", Integer.toString(step));

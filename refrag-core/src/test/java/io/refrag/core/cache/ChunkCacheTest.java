@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.spi.ChunkEncoder;
-import io.refrag.core.spi.Projector;
+import io.refrag.core.chunk.ChunkEmbedder;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.testing.FakeEncoder;
+import io.refrag.core.testing.FakeProjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 class ChunkCacheTest {
     @TempDir
@@ -86,67 +86,11 @@ class ChunkCacheTest {
         }
     }
 
-    /** An encoder that counts the texts it encodes: vector = [length, first char]. */
-    private static final class CountingEncoder implements ChunkEncoder {
-        final AtomicInteger encoded = new AtomicInteger();
-
-        @Override
-        public String id() {
-            return "counting";
-        }
-
-        @Override
-        public int hiddenSize() {
-            return 2;
-        }
-
-        @Override
-        public float[][] encode(List<String> texts) {
-            encoded.addAndGet(texts.size());
-            return texts.stream().map(t -> new float[] {t.length(), t.charAt(0)}).toArray(float[][]::new);
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
-    /** Doubles each value. */
-    private static final class DoublingProjector implements Projector {
-        @Override
-        public String id() {
-            return "x2";
-        }
-
-        @Override
-        public int inputSize() {
-            return 2;
-        }
-
-        @Override
-        public int outputSize() {
-            return 2;
-        }
-
-        @Override
-        public float[][] project(float[][] v) {
-            float[][] out = new float[v.length][];
-            for (int i = 0; i < v.length; i++) {
-                out[i] = new float[] {v[i][0] * 2, v[i][1] * 2};
-            }
-            return out;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     @Test
     void embedderEncodesEachDistinctTextOnceAndReusesTheCache() throws Exception {
-        CountingEncoder enc = new CountingEncoder();
+        FakeEncoder enc = new FakeEncoder();
         LruChunkCache cache = new LruChunkCache(100);
-        ChunkEmbedder embedder = new ChunkEmbedder(enc, new DoublingProjector(), cache);
+        ChunkEmbedder embedder = new ChunkEmbedder(enc, new FakeProjector(), cache);
         float[][] first = embedder.embed(List.of("aa", "b", "aa"), true).rows();
         assertEquals(2, enc.encoded.get());
         assertArrayEquals(new float[] {4, 2 * 'a'}, first[0]);
@@ -174,31 +118,8 @@ class ChunkCacheTest {
         embedder.precompute(List.of("d", "e", "f", "g", "h"), 2, progress::add);
         assertEquals(List.of(2, 4, 5), progress);
         assertEquals(9, enc.encoded.get());
-        var mismatch = assertThrows(InvalidRequestException.class, () -> new ChunkEmbedder(enc, new Projector() {
-            @Override
-            public String id() {
-                return "p";
-            }
-
-            @Override
-            public int inputSize() {
-                return 3;
-            }
-
-            @Override
-            public int outputSize() {
-                return 2;
-            }
-
-            @Override
-            public float[][] project(float[][] v) {
-                return v;
-            }
-
-            @Override
-            public void close() {
-            }
-        }, cache));
+        var mismatch = assertThrows(InvalidRequestException.class,
+                () -> new ChunkEmbedder(enc, new FakeProjector(3), cache));
         assertEquals("projector input size 3 does not match the encoder hidden size 2", mismatch.getMessage());
     }
 }

@@ -10,10 +10,10 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import io.refrag.core.InvalidRequestException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
-import io.refrag.core.spi.Tensors;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -158,16 +158,56 @@ class TrainingBasicsTest {
         TrainingCorpus two = new TrainingCorpus(List.of("a", "b"));
         TrainingConfig.Builder b = TrainingConfig.builder().setDecoder(tmp).setEncoder(tmp).setOutput(tmp)
                 .setCorpus(two);
-        e = assertThrows(InvalidRequestException.class, () -> b.optExpandFraction(1.5).build());
+        e = assertThrows(InvalidRequestException.class, () -> new NextParagraph(128, 32, 1.5));
         assertTrue(e.getMessage().contains("[0, 1]"), e.getMessage());
-        e = assertThrows(InvalidRequestException.class, () -> b.optExpandFraction(0.25).optK(0).build());
+        e = assertThrows(InvalidRequestException.class, () -> b.optK(0).build());
         assertTrue(e.getMessage().contains("k (decoder tokens per chunk) must be >= 1"), e.getMessage());
-        e = assertThrows(InvalidRequestException.class, () -> b.optK(8).optGroupSize(1).build());
+        TrainingConfig base = b.optK(8).build();
+        e = assertThrows(InvalidRequestException.class,
+                () -> new PolicyTrainingConfig(base, NextParagraph.defaults(), 1, 0.2, 2));
         assertTrue(e.getMessage().contains("groupSize"), e.getMessage());
+        e = assertThrows(InvalidRequestException.class,
+                () -> PolicyTrainingConfig.defaults(base, new NextParagraph(16, 8, 0.1)));
+        assertTrue(e.getMessage().contains("0 < round(p * chunks) < chunks"), e.getMessage());
+        e = assertThrows(InvalidRequestException.class,
+                () -> new ContinualPretrainingConfig(base, new NextParagraph(4, 8, 0.25), false, false));
+        assertTrue(e.getMessage().contains("contextTokens must be >= k = 8"), e.getMessage());
         e = assertThrows(InvalidRequestException.class,
                 () -> TrainingConfig.builder().setDecoder(tmp).setEncoder(tmp).setOutput(tmp).build());
         assertTrue(e.getMessage().contains("needs decoder, encoder, output and corpus"), e.getMessage());
         assertThrows(InvalidRequestException.class, () -> new TrainingCorpus(List.of()));
+    }
+
+    @Test
+    void trainingExpandsExactlyAsManyChunksAsInference() {
+        for (int n = 1; n <= 16; n++) {
+            int chunks = n;
+            for (double p : new double[] {0, 0.1, 0.25, 0.5, 0.9, 1}) {
+                int budget = new NextParagraph(8 * chunks, 8, p).budget(8);
+                assertEquals(io.refrag.core.RefragOptions.builder().optExpansionFraction(p).build().budget(chunks),
+                        budget, "p=" + p + ", chunks=" + chunks);
+                for (int seed = 0; seed < 20; seed++) {
+                    int[] picks = ContinualPretrainingTask.randomPicks(chunks, budget,
+                            ChunkedCorpus.random(seed, chunks, 0));
+                    assertEquals(budget, picks.length);
+                    assertEquals(budget, Arrays.stream(picks).distinct().filter(i -> i >= 0 && i < chunks).count());
+                }
+            }
+        }
+    }
+
+    @Test
+    void cptRefusesAFractionThatExpandsEveryChunkWhileTheDecoderIsFrozen() {
+        TrainingConfig base = TrainingConfig.builder().setDecoder(tmp.resolve("no-decoder"))
+                .setEncoder(tmp.resolve("no-encoder")).setOutput(tmp.resolve("out"))
+                .setCorpus(new TrainingCorpus(List.of("a", "b"))).optK(8).build();
+        NextParagraph allExpanded = new NextParagraph(64, 32, 0.95);
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> new ContinualPretrainingConfig(base, allExpanded, true, false));
+        assertTrue(e.getMessage().contains("expands all 8 context chunks") && e.getMessage().contains("p < 0.9375"),
+                e.getMessage());
+        new ContinualPretrainingConfig(base, allExpanded, false, true); // the decoder trains: a loss path exists
+        new ContinualPretrainingConfig(base, new NextParagraph(64, 32, 0.9), false, false); // 7 of 8 expanded
     }
 
     @Test
@@ -179,22 +219,40 @@ class TrainingBasicsTest {
                 + "\"curriculum\": {\"stages\": 3, \"ratio\": 3.0, \"base\": 9}, \"heldOutDocuments\": 1, "
                 + "\"training\": {\"steps\": 12, \"batchSize\": 2, \"learningRate\": 0.01, \"seed\": 4, "
                 + "\"encoderLearningRate\": 0.0001, \"decoderLearningRate\": 0.001}}");
-        TrainingConfig c = TrainingConfig.read(file);
+        ReconstructionConfig r = ((ReconstructionTask) TrainingTask.read("reconstruct", file)).config();
+        TrainingConfig c = r.base();
         assertEquals(tmp.resolve("dec"), c.decoder());
         assertEquals(tmp.resolve("out"), c.output());
-        assertEquals(List.of("first document", "second document", "third one"), c.corpus().documents());
+        assertEquals(List.of("first document", "second document", "third one"),
+                ((TrainingCorpus) c.corpus()).documents());
         assertEquals(16, c.k());
-        assertEquals(new Curriculum(4, 3, 3.0, 9), c.curriculum());
+        assertEquals(new Curriculum(4, 3, 3.0, 9), r.curriculum());
         assertEquals(12, c.options().steps());
         assertEquals(4, c.options().seed());
         assertEquals(1e-4, c.options().encoderLearningRate());
         assertEquals(1e-3, c.options().decoderLearningRate());
         Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
                 + "\"corpus\": \"docs.txt\", \"curriculum\": false}");
-        assertNull(TrainingConfig.read(file).curriculum(), "\"curriculum\": false trains without one");
+        assertNull(((ReconstructionTask) TrainingTask.read("reconstruct", file)).config().curriculum(),
+                "\"curriculum\": false trains without one");
+        Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
+                + "\"corpus\": \"docs.txt\"}");
+        ReconstructionConfig plain = ((ReconstructionTask) TrainingTask.read("reconstruct", file)).config();
+        assertEquals(ReconstructionConfig.defaults(plain.base()), plain, "absent keys take the documented defaults");
+        assertEquals(TrainingOptions.builder().build(), plain.base().options());
+        Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
+                + "\"sampleCorpus\": {\"documents\": 30, \"tokens\": 64}, \"contextTokens\": 64, "
+                + "\"expandFraction\": 0.5, \"groupSize\": 3}");
+        PolicyTrainingConfig p = ((PolicyTrainingTask) TrainingTask.read("policy", file)).config();
+        assertEquals(new CorpusSource.Sampled(30, 64, 0), p.base().corpus(), "sampled when training starts, not read");
+        assertEquals(new NextParagraph(64, NextParagraph.DEFAULT_TARGET_TOKENS, 0.5), p.samples());
+        assertEquals(3, p.groupSize());
         Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\"}");
-        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> TrainingConfig.read(file));
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> TrainingTask.read("cpt", file));
         assertTrue(e.getMessage().contains("give \"corpus\""), e.getMessage());
+        e = assertThrows(InvalidRequestException.class, () -> TrainingTask.read("bogus", file));
+        assertTrue(e.getMessage().contains("allowed: reconstruct, cpt, policy"), e.getMessage());
     }
 
     @Test

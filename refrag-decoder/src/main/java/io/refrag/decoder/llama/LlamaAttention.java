@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.core.Linear;
-import io.refrag.core.spi.Tensors;
+import io.refrag.core.tensor.Tensors;
 
 /**
  * Grouped-query causal self-attention with RoPE. The q/k/v projections are applied as one fused matrix (loaded from

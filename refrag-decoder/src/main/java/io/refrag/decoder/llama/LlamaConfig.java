@@ -1,7 +1,7 @@
 package io.refrag.decoder.llama;
 
-import io.refrag.core.ModelLoadException;
-import io.refrag.core.checkpoint.HfConfig;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.JsonConfig;
 
 /**
  * The fields of a LLaMA {@code config.json} the model uses, validated.
@@ -83,7 +83,7 @@ public record LlamaConfig(
      * @param c a parsed config.json with {@code model_type: llama}
      * @return the validated config
      */
-    public static LlamaConfig from(HfConfig c) {
+    public static LlamaConfig from(JsonConfig c) {
         String act = c.optString("hidden_act").orElse("silu");
         if (!act.equals("silu")) {
             throw new ModelLoadException(c.source() + ": hidden_act '" + act + "' is not supported; LLaMA uses silu");
@@ -110,7 +110,7 @@ public record LlamaConfig(
                 eos);
     }
 
-    private static RopeScaling ropeScaling(HfConfig r) {
+    private static RopeScaling ropeScaling(JsonConfig r) {
         String type = r.optString("rope_type").or(() -> r.optString("type")).orElse("default");
         return switch (type) {
             case "default" -> null;
@@ -123,7 +123,7 @@ public record LlamaConfig(
         };
     }
 
-    private static double requirePositive(HfConfig r, String key) {
+    private static double requirePositive(JsonConfig r, String key) {
         double v = r.optDouble(key, Double.NaN);
         if (!(v > 0)) {
             throw new ModelLoadException(r.source() + ": rope_scaling." + key + " must be > 0, got " + v);

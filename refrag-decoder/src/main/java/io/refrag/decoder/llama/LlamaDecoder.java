@@ -1,26 +1,22 @@
 package io.refrag.decoder.llama;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import io.refrag.core.ContextTooLongException;
-import io.refrag.core.Devices;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.checkpoint.HfConfig;
-import io.refrag.core.checkpoint.SafetensorsCheckpoint;
-import io.refrag.core.checkpoint.WeightLoader;
-import io.refrag.core.spi.DecoderInfo;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.DecoderSession;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.TrainableDecoder;
+import io.refrag.core.checkpoint.Checkpoints;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.DecoderInfo;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.TextTokenizer;
+import io.refrag.core.train.spi.TrainableDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +61,7 @@ public final class LlamaDecoder implements TrainableDecoder {
     private static int[] eosTokenIds(Path folder, LlamaConfig config) {
         Path generation = folder.resolve("generation_config.json");
         if (Files.isRegularFile(generation)) {
-            int[] ids = HfConfig.readFile(generation).optIntList("eos_token_id");
+            int[] ids = JsonConfig.readFile(generation).optIntList("eos_token_id");
             if (ids.length > 0) {
                 return ids;
             }
@@ -82,32 +78,21 @@ public final class LlamaDecoder implements TrainableDecoder {
      * @return the decoder
      */
     public static LlamaDecoder load(Path folder, ModelOptions options) {
-        return load(folder, HfConfig.read(folder), options);
+        return load(folder, JsonConfig.read(folder), options);
     }
 
-    static LlamaDecoder load(Path folder, HfConfig hf, ModelOptions options) {
+    static LlamaDecoder load(Path folder, JsonConfig hf, ModelOptions options) {
         LlamaConfig config = LlamaConfig.from(hf);
-        DataType type = options.precision().dataType();
-        Device device = Devices.resolve(options.device());
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
-        NDManager manager = NDManager.newBaseManager(device);
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
-            LlamaForCausalLM model = LlamaForCausalLM.load(config, new WeightLoader(ckpt, manager, type), type);
-            if (!options.trainable()) {
-                // Requests run in sub-managers: nothing may attach to the weights' manager after loading.
-                manager.cap();
-            }
+        return Checkpoints.load(folder, options, tokenizer, (weights, manager) -> {
+            LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType());
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
-                    config.numKeyValueHeads(), device, options.precision());
+                    config.numKeyValueHeads(), manager.getDevice(), options.precision());
             String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision();
             return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config), folder,
                     options.trainable());
-        } catch (RuntimeException e) {
-            manager.close();
-            tokenizer.close();
-            throw e;
-        }
+        });
     }
 
     @Override
@@ -158,7 +143,7 @@ public final class LlamaDecoder implements TrainableDecoder {
     @Override
     public NDArray logits(NDArray inputsEmbeds, int from) {
         int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
-        requireFits(seq, info.maxPositions(), "training sequence");
+        info.requireFits(seq, "training sequence", "");
         if (from < 0 || from >= seq) {
             throw new InvalidRequestException("logits from position " + from + " of a " + seq + "-position sequence");
         }
@@ -177,8 +162,7 @@ public final class LlamaDecoder implements TrainableDecoder {
     @Override
     public float[][] embedTokens(int[] ids) {
         try (NDManager request = manager.newSubManager()) {
-            NDArray rows = embed(request, DecoderInput.ofTokens(ids)).toType(DataType.FLOAT32, false);
-            return toRows(rows.toFloatArray(), ids.length, info.hiddenSize());
+            return Tensors.toRows(embed(request, DecoderInput.ofTokens(ids)));
         }
     }
 
@@ -202,20 +186,19 @@ public final class LlamaDecoder implements TrainableDecoder {
                 .append(context)
                 .tokens(java.util.Arrays.copyOf(targets, targets.length - 1))
                 .build();
-        requireFits(full.length(), info.maxPositions(), "scored sequence");
+        info.requireFits(full.length(), "scored sequence", "");
         int ctx = context.length();
         try (NDManager request = manager.newSubManager()) {
             NDArray hidden = model.forward(embed(request, full), null, 0); // [len, hidden]
             NDArray scored = hidden.get(new NDIndex("{}:", ctx - 1)); // [targets, hidden]
-            NDArray target = request.create(targets).reshape(targets.length, 1);
+            NDArray target = request.create(targets); // [targets]
             long rowsPerBlock = Math.max(1, LOGIT_BUDGET / info.vocabSize());
             NDList nll = new NDList();
             for (long r0 = 0; r0 < targets.length; r0 += rowsPerBlock) {
                 long r1 = Math.min(targets.length, r0 + rowsPerBlock);
-                NDArray logp = model.logits(scored.get(new NDIndex("{}:{}", r0, r1)))
-                        .toType(DataType.FLOAT32, false)
-                        .logSoftmax(-1); // [rows, vocab]
-                nll.add(logp.gather(target.get(new NDIndex("{}:{}", r0, r1)), 1).neg()); // [rows, 1]
+                NDArray logits = model.logits(scored.get(new NDIndex("{}:{}", r0, r1)))
+                        .toType(DataType.FLOAT32, false); // [rows, vocab]
+                nll.add(Tensors.tokenNll(logits, target.get(new NDIndex("{}:{}", r0, r1)))); // [rows, 1]
             }
             return NDArrays.concat(nll, 0).toFloatArray();
         }
@@ -237,39 +220,14 @@ public final class LlamaDecoder implements TrainableDecoder {
                 }
                 parts.add(model.embedTokens(m.create(t.ids())));
             } else if (s instanceof DecoderInput.Embeddings e) {
-                parts.add(m.create(flatten(e.rows(), info.hiddenSize()), new Shape(e.rows().length, info.hiddenSize()))
+                parts.add(Tensors.fromRows(m, e.rows(), info.hiddenSize(), i -> "embedding row " + i + " has "
+                        + e.rows()[i].length + " values but the decoder's hidden size is " + info.hiddenSize())
                         .toType(model.computeType(), false));
             }
         }
         return parts.size() == 1 ? parts.singletonOrThrow() : NDArrays.concat(parts, 0);
     }
 
-    private static float[] flatten(float[][] rows, int width) {
-        float[] flat = new float[rows.length * width];
-        for (int i = 0; i < rows.length; i++) {
-            if (rows[i].length != width) {
-                throw new InvalidRequestException("embedding row " + i + " has " + rows[i].length
-                        + " values but the decoder's hidden size is " + width);
-            }
-            System.arraycopy(rows[i], 0, flat, i * width, width);
-        }
-        return flat;
-    }
-
-    private static float[][] toRows(float[] flat, int n, int width) {
-        float[][] rows = new float[n][width];
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(flat, i * width, rows[i], 0, width);
-        }
-        return rows;
-    }
-
-    private static void requireFits(int needed, int limit, String what) {
-        if (needed > limit) {
-            throw new ContextTooLongException(what + " needs " + needed + " positions but only " + limit
-                    + " are available (" + (needed - limit) + " too many)", needed, limit);
-        }
-    }
 
     @Override
     public void close() {
@@ -303,7 +261,7 @@ public final class LlamaDecoder implements TrainableDecoder {
             if (closed) {
                 throw new IllegalStateException("session is closed");
             }
-            requireFits(position + input.length(), cache.capacity(), "session (KV cache capacity)");
+            DecoderInfo.requireFits(position + input.length(), cache.capacity(), "session (KV cache capacity)", "");
             try (NDManager step = request.newSubManager()) {
                 NDArray hidden = model.forward(embed(step, input), cache, position); // [seq, hidden]
                 NDArray last = hidden.get(new NDIndex("-1:")); // [1, hidden]

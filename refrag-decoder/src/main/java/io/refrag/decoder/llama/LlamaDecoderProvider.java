@@ -1,9 +1,10 @@
 package io.refrag.decoder.llama;
 
-import io.refrag.core.checkpoint.HfConfig;
-import io.refrag.core.spi.CausalDecoder;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.ModelOptions;
 import io.refrag.core.spi.DecoderProvider;
-import io.refrag.core.spi.ModelOptions;
+import io.refrag.core.train.spi.TrainableDecoder;
 
 import java.nio.file.Path;
 import java.util.Set;
@@ -17,7 +18,12 @@ public final class LlamaDecoderProvider implements DecoderProvider {
     }
 
     @Override
-    public CausalDecoder load(Path folder, HfConfig config, ModelOptions options) {
+    public CausalDecoder load(Path folder, JsonConfig config, ModelOptions options) {
+        return LlamaDecoder.load(folder, config, options);
+    }
+
+    @Override
+    public TrainableDecoder loadTrainable(Path folder, JsonConfig config, ModelOptions options) {
         return LlamaDecoder.load(folder, config, options);
     }
 }

@@ -7,9 +7,9 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Linear;
-import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
+import io.refrag.core.exception.ModelLoadException;
 
 /**
  * The immutable weights of HF {@code LlamaForCausalLM} ({@code model.embed_tokens}, {@code model.layers.N.*},

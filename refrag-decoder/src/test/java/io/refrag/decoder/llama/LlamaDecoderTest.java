@@ -10,19 +10,19 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import io.refrag.core.ContextTooLongException;
-import io.refrag.core.InvalidRequestException;
-import io.refrag.core.ModelLoadException;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.checkpoint.TensorDType;
+import io.refrag.core.exception.ContextTooLongException;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
-import io.refrag.core.spi.DecoderInput;
-import io.refrag.core.spi.DecoderSession;
-import io.refrag.core.spi.ModelOptions;
-import io.refrag.core.spi.Precision;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -249,7 +249,7 @@ class LlamaDecoderTest {
         final float[] values;
 
         RandomWeightsRows(int rows, int width, long seed) {
-            values = new io.refrag.core.checkpoint.RandomWeights(seed).uniform(rows * width, 0.5);
+            values = new io.refrag.core.testing.RandomWeights(seed).uniform(rows * width, 0.5);
         }
     }
 

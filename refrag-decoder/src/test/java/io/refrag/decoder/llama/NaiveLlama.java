@@ -1,7 +1,7 @@
 package io.refrag.decoder.llama;
 
-import io.refrag.core.checkpoint.HfConfig;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.json.JsonConfig;
 
 import java.nio.file.Path;
 
@@ -16,7 +16,7 @@ final class NaiveLlama {
     private final java.util.Map<String, float[]> cache = new java.util.HashMap<>();
 
     NaiveLlama(Path folder) {
-        this.c = LlamaConfig.from(HfConfig.read(folder));
+        this.c = LlamaConfig.from(JsonConfig.read(folder));
         this.w = SafetensorsCheckpoint.openFolder(folder);
         this.invFreq = LlamaRotaryEmbedding.invFreq(c);
     }

@@ -1,0 +1,173 @@
+package io.refrag.core;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import io.refrag.core.checkpoint.AtomicFiles;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.model.Pooling;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * A REFRAG pipeline's parts and defaults: what a folder's {@code refrag.json} holds. The one reader and writer of that
+ * file ({@link Refrag#load} reads it, training writes it and starts from it); in memory every path is absolute.
+ * <pre>{@code
+ * {"decoder": "decoder", "encoder": "encoder", "projector": "projector.safetensors", "pooling": "cls",
+ *  "policy": "learned", "policyFile": "policy.safetensors", "k": 16, "p": 0.25,
+ *  "cacheDir": "chunk-cache", "cacheEntries": 100000}
+ * }</pre>
+ * Only {@code decoder} is required; relative paths resolve against the folder. Without {@code projector} an untrained
+ * one is created (with a warning).
+ *
+ * @param decoder decoder checkpoint folder
+ * @param encoder chunk-encoder checkpoint folder, or null (full-context requests only)
+ * @param projector projector safetensors file, or null
+ * @param pooling how the encoder pools a chunk into one vector
+ * @param policy the default expansion policy's name
+ * @param policyFile the default policy's weights, or null
+ * @param k default decoder tokens per chunk
+ * @param p default expansion fraction
+ * @param cacheDir persistent chunk-embedding cache folder, or null for memory only
+ * @param cacheEntries in-memory cache entries
+ */
+public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling pooling, String policy,
+        Path policyFile, int k, double p, Path cacheDir, int cacheEntries) {
+    /** The manifest's file name inside a REFRAG folder. */
+    public static final String FILE_NAME = "refrag.json";
+    /** Default chunk size k. */
+    public static final int DEFAULT_K = 16;
+    /** Default expansion fraction p. */
+    public static final double DEFAULT_P = 0.0;
+    /** Default pooling: CLS, the paper's choice for its RoBERTa encoder. */
+    public static final Pooling DEFAULT_POOLING = Pooling.CLS;
+    /** Default in-memory cache entries. */
+    public static final int DEFAULT_CACHE_ENTRIES = 100_000;
+
+    /** Checks the fields; messages name the field and the allowed values. */
+    public RefragManifest {
+        Objects.requireNonNull(decoder, "decoder");
+        Objects.requireNonNull(pooling, "pooling");
+        Objects.requireNonNull(policy, "policy");
+        if (k < 1) {
+            throw new InvalidRequestException("refrag manifest: k must be >= 1, got " + k);
+        }
+        if (!(p >= 0 && p <= 1)) {
+            throw new InvalidRequestException("refrag manifest: p must be in [0, 1], got " + p);
+        }
+        if (cacheEntries < 1) {
+            throw new InvalidRequestException("refrag manifest: cacheEntries must be >= 1, got " + cacheEntries);
+        }
+    }
+
+    /**
+     * @param decoder decoder checkpoint folder
+     * @return a manifest of that decoder alone, every other field at its default
+     */
+    public static RefragManifest of(Path decoder) {
+        return new RefragManifest(decoder, null, null, DEFAULT_POOLING, PolicyNames.NONE, null, DEFAULT_K, DEFAULT_P,
+                null, DEFAULT_CACHE_ENTRIES);
+    }
+
+    /**
+     * @param folder a folder holding {@value #FILE_NAME}
+     * @return its manifest, paths resolved against the folder
+     * @throws ModelLoadException if the folder holds no readable manifest
+     */
+    public static RefragManifest read(Path folder) {
+        Path file = folder.resolve(FILE_NAME);
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException(folder + " holds no " + FILE_NAME + " (is it a REFRAG folder or a "
+                    + "training output?)");
+        }
+        JsonConfig c = JsonConfig.readFile(file);
+        Path dir = file.toAbsolutePath().getParent();
+        return new RefragManifest(
+                dir.resolve(c.requireString("decoder")),
+                c.optString("encoder").map(dir::resolve).orElse(null),
+                c.optString("projector").map(dir::resolve).orElse(null),
+                c.optString("pooling").map(Pooling::parse).orElse(DEFAULT_POOLING),
+                c.optString("policy").orElse(PolicyNames.NONE),
+                c.optString("policyFile").map(dir::resolve).orElse(null),
+                c.optInt("k").orElse(DEFAULT_K),
+                c.optDouble("p", DEFAULT_P),
+                c.optString("cacheDir").map(dir::resolve).orElse(null),
+                c.optInt("cacheEntries").orElse(DEFAULT_CACHE_ENTRIES));
+    }
+
+    /**
+     * Writes {@value #FILE_NAME} into a folder, atomically; paths inside the folder are written relative to it.
+     *
+     * @param folder the REFRAG folder
+     */
+    public void write(Path folder) {
+        Path dir = folder.toAbsolutePath().normalize();
+        JsonObject json = new JsonObject();
+        json.addProperty("decoder", relative(dir, decoder));
+        if (encoder != null) {
+            json.addProperty("encoder", relative(dir, encoder));
+            json.addProperty("pooling", pooling.name().toLowerCase(Locale.ROOT));
+        }
+        if (projector != null) {
+            json.addProperty("projector", relative(dir, projector));
+        }
+        json.addProperty("policy", policy);
+        if (policyFile != null) {
+            json.addProperty("policyFile", relative(dir, policyFile));
+        }
+        json.addProperty("k", k);
+        json.addProperty("p", p);
+        if (cacheDir != null) {
+            json.addProperty("cacheDir", relative(dir, cacheDir));
+        }
+        json.addProperty("cacheEntries", cacheEntries);
+        AtomicFiles.writeString(dir.resolve(FILE_NAME), new GsonBuilder().setPrettyPrinting().create().toJson(json));
+    }
+
+    private static String relative(Path dir, Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        return abs.startsWith(dir) ? dir.relativize(abs).toString() : abs.toString();
+    }
+
+    /**
+     * @param folder chunk-encoder checkpoint folder
+     * @param chunkPooling its pooling
+     * @return this manifest with that encoder
+     */
+    public RefragManifest withEncoder(Path folder, Pooling chunkPooling) {
+        return new RefragManifest(decoder, folder, projector, chunkPooling, policy, policyFile, k, p, cacheDir,
+                cacheEntries);
+    }
+
+    /**
+     * @param file projector safetensors, or null for an untrained one
+     * @return this manifest with that projector
+     */
+    public RefragManifest withProjector(Path file) {
+        return new RefragManifest(decoder, encoder, file, pooling, policy, policyFile, k, p, cacheDir, cacheEntries);
+    }
+
+    /**
+     * @param name default policy name
+     * @param file its weights, or null
+     * @return this manifest with that policy
+     */
+    public RefragManifest withPolicy(String name, Path file) {
+        return new RefragManifest(decoder, encoder, projector, pooling, name, file, k, p, cacheDir, cacheEntries);
+    }
+
+    /**
+     * @param chunkSize default k
+     * @param fraction default p
+     * @return this manifest with those request defaults
+     */
+    public RefragManifest withDefaults(int chunkSize, double fraction) {
+        return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, chunkSize, fraction,
+                cacheDir, cacheEntries);
+    }
+}

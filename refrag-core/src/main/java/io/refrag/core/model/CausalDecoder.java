@@ -1,0 +1,70 @@
+package io.refrag.core.model;
+
+import io.refrag.core.tokenizer.TextTokenizer;
+
+import java.util.Arrays;
+
+/**
+ * A loaded, immutable causal language model that serves many concurrent requests; each request owns a
+ * {@link DecoderSession}. Implemented by refrag-decoder (LLaMA) and found through {@link DecoderProvider}.
+ */
+public interface CausalDecoder extends AutoCloseable {
+
+    /** @return a stable identifier of the weights (used in cache keys and logs) */
+    String id();
+
+    /** @return sizes and special tokens */
+    DecoderInfo info();
+
+    /** @return the decoder's tokenizer; encodes without adding BOS (callers add it explicitly) */
+    TextTokenizer tokenizer();
+
+    /**
+     * Looks up token embeddings ({@code embed_tokens}) for the given ids.
+     *
+     * @param ids token ids in {@code [0, vocab)}
+     * @return rows {@code [ids.length, hidden]}
+     */
+    float[][] embedTokens(int[] ids);
+
+    /**
+     * Opens a session whose KV cache holds {@code capacity} positions.
+     *
+     * @param capacity positions, at most {@link DecoderInfo#maxPositions()}
+     * @return the session
+     */
+    DecoderSession newSession(int capacity);
+
+    /**
+     * Negative log-likelihood (nats) of each target token given the context and the preceding targets, in one forward
+     * pass without a cache. Used for perplexity, the perplexity policy and RL rewards.
+     *
+     * @param context conditioning positions (at least one)
+     * @param targets tokens to score (at least one)
+     * @return one NLL per target
+     */
+    float[] tokenNll(DecoderInput context, int[] targets);
+
+    /**
+     * NLL of every token after the first, in non-overlapping windows of the context length, each window conditioned
+     * on the token before it only: how a sequence longer than the context is scored (perplexity, the perplexity
+     * policy).
+     *
+     * @param tokens the sequence, usually starting with BOS; at least 2 ids
+     * @return {@code tokens.length - 1} values; value i belongs to {@code tokens[i + 1]}
+     */
+    default float[] windowedNll(int[] tokens) {
+        float[] out = new float[tokens.length - 1];
+        int window = info().maxPositions();
+        for (int s = 0; s < tokens.length - 1; ) {
+            int e = Math.min(tokens.length, s + window);
+            float[] nll = tokenNll(DecoderInput.ofTokens(tokens[s]), Arrays.copyOfRange(tokens, s + 1, e));
+            System.arraycopy(nll, 0, out, s, nll.length);
+            s = e - 1;
+        }
+        return out;
+    }
+
+    @Override
+    void close();
+}

@@ -1,0 +1,27 @@
+package io.refrag.core.model;
+
+import java.util.List;
+
+/**
+ * A light encoder (RoBERTa/BERT) that maps each chunk's text to one vector. Immutable and thread-safe; implemented by
+ * refrag-encoder and found through {@link EncoderProvider}.
+ */
+public interface ChunkEncoder extends AutoCloseable {
+
+    /** @return a stable identifier of weights and pooling (part of chunk-cache keys) */
+    String id();
+
+    /** @return width of the vectors {@link #encode(List)} returns */
+    int hiddenSize();
+
+    /**
+     * Encodes texts in padded batches, one vector each.
+     *
+     * @param texts chunk texts (longer ones are truncated to the encoder's position limit)
+     * @return {@code [texts.size(), hiddenSize]}
+     */
+    float[][] encode(List<String> texts);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,41 @@
+package io.refrag.core.model;
+
+import java.util.Objects;
+
+/**
+ * How a model is placed: the device (see {@link io.refrag.core.tensor.Devices}), compute precision, and whether its weights
+ * may be trained.
+ *
+ * @param device {@code auto} (CUDA, then MPS, then CPU), {@code cpu}, {@code cuda}, {@code cuda:N} or {@code mps}
+ * @param precision compute precision
+ * @param trainable whether the weights may receive gradients and optimiser updates (the fine-tuning hooks); a serving
+ *     model seals its weights' manager instead, so that any array leaking onto it fails fast
+ */
+public record ModelOptions(String device, Precision precision, boolean trainable) {
+
+    /** Validates the fields. */
+    public ModelOptions {
+        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(precision, "precision");
+    }
+
+    /**
+     * Serving options (weights not trainable).
+     *
+     * @param device the device
+     * @param precision compute precision
+     */
+    public ModelOptions(String device, Precision precision) {
+        this(device, precision, false);
+    }
+
+    /** @return automatic device (or the {@code refrag.device} system property), fp32 */
+    public static ModelOptions defaults() {
+        return new ModelOptions("auto", Precision.FP32);
+    }
+
+    /** @return these options with trainable weights */
+    public ModelOptions withTrainable() {
+        return new ModelOptions(device, precision, true);
+    }
+}

@@ -1,0 +1,71 @@
+package io.refrag.core.tensor;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import io.refrag.core.exception.InvalidRequestException;
+
+import java.util.Locale;
+
+/**
+ * Chooses the DJL device: CUDA if PyTorch sees a GPU, then Apple MPS, then CPU. The system property
+ * {@value #PROPERTY} or an explicit option overrides the choice.
+ */
+public final class Devices {
+    /** System property that overrides automatic selection (values as for {@link #resolve(String)}). */
+    public static final String PROPERTY = "refrag.device";
+
+    private Devices() {
+    }
+
+    /**
+     * @param requested {@code auto} (or null/empty), {@code cpu}, {@code cuda}, {@code cuda:N}, {@code gpu} or
+     *     {@code mps}
+     * @return the device
+     * @throws InvalidRequestException for unknown names or a GPU that is not there
+     */
+    public static Device resolve(String requested) {
+        String name = requested == null || requested.isBlank() || requested.equalsIgnoreCase("auto")
+                ? System.getProperty(PROPERTY, "auto")
+                : requested;
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        int gpus = Engine.getEngine("PyTorch").getGpuCount();
+        if (n.equals("auto")) {
+            if (gpus > 0) {
+                return Device.gpu();
+            }
+            return isAppleSilicon() ? Device.of("mps", -1) : Device.cpu();
+        }
+        if (n.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (n.equals("mps")) {
+            if (!isAppleSilicon()) {
+                throw new InvalidRequestException("device 'mps' needs macOS on Apple silicon; this is "
+                        + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
+            }
+            return Device.of("mps", -1);
+        }
+        if (n.equals("cuda") || n.equals("gpu") || n.startsWith("cuda:") || n.startsWith("gpu:")) {
+            int index = n.contains(":") ? parseIndex(name, n.substring(n.indexOf(':') + 1)) : 0;
+            if (index >= gpus) {
+                throw new InvalidRequestException("device '" + name + "' requested but PyTorch sees " + gpus
+                        + " GPU(s); install the CUDA native artifact (see README) or use 'cpu'");
+            }
+            return Device.gpu(index);
+        }
+        throw new InvalidRequestException("unknown device '" + name + "'; allowed: auto, cpu, cuda, cuda:N, mps");
+    }
+
+    private static int parseIndex(String name, String digits) {
+        try {
+            return Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            throw new InvalidRequestException("device '" + name + "': index must be a number, as in cuda:0");
+        }
+    }
+
+    private static boolean isAppleSilicon() {
+        return System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("mac")
+                && System.getProperty("os.arch", "").equals("aarch64");
+    }
+}

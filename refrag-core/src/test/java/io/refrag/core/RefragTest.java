@@ -1,0 +1,156 @@
+package io.refrag.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.refrag.core.exception.ContextTooLongException;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.RefragException;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.ExpansionPolicy;
+import io.refrag.core.model.PolicyInput;
+import io.refrag.core.testing.FakeDecoder;
+import io.refrag.core.testing.FakeEncoder;
+import io.refrag.core.testing.FakeProjector;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.stream.IntStream;
+
+/** The orchestrator with fake parts: what reaches the decoder, in which order, and what is reported. */
+class RefragTest {
+    private static final List<String> PASSAGES = List.of("abcdefgh", "XYZ");
+    private final FakeDecoder decoder = new FakeDecoder(256);
+    private final FakeEncoder encoder = new FakeEncoder();
+
+    /** Expands fixed chunk indices. */
+    private record FixedPolicy(int... picks) implements ExpansionPolicy {
+        @Override
+        public String name() {
+            return "fixed";
+        }
+
+        @Override
+        public int[] select(PolicyInput input, int budget) {
+            return picks;
+        }
+    }
+
+    private Refrag refrag(int... picks) {
+        return Refrag.builder().setDecoder(decoder).optEncoder(encoder).optProjector(new FakeProjector())
+                .optPolicy(new FixedPolicy(picks)).build();
+    }
+
+    private static RefragOptions k(int k) {
+        return RefragOptions.builder().optK(k).build();
+    }
+
+    private static int[] ids(String text) {
+        return text.chars().toArray();
+    }
+
+    private static int[] concat(int[]... parts) {
+        return java.util.Arrays.stream(parts).flatMapToInt(java.util.Arrays::stream).toArray();
+    }
+
+    @Test
+    void fullContextFeedsBosTextAndEveryPassageTokenWithoutTheEncoder() {
+        try (Refrag r = Refrag.builder().setDecoder(decoder).build()) {
+            RefragResult res = r.generate(RefragRequest.of("q?", PASSAGES),
+                    k(4).toBuilder().optFullContext(true).build());
+            DecoderInput in = decoder.prefilled.get(0);
+            assertEquals(1, in.segments().size());
+            int[] expected = concat(new int[] {1}, ids("Context:\n"), ids("abcdefgh"), ids("XYZ"),
+                    ids("\n\nQuestion: q?\nAnswer:"));
+            assertArrayEquals(expected, ((DecoderInput.Tokens) in.segments().get(0)).ids());
+            assertEquals(expected.length, res.decoderInputLength());
+            assertEquals(expected.length, res.fullContextTokens());
+            assertEquals(expected.length, r.fullContextTokens(RefragRequest.of("q?", PASSAGES)));
+            assertEquals(0, encoder.encoded.get());
+            assertEquals(3, res.totalChunks());
+            assertEquals(3, res.expandedChunks());
+        }
+    }
+
+    @Test
+    void compressedChunksArriveAsProjectedEmbeddingsInDocumentOrder() {
+        try (Refrag r = refrag()) {
+            RefragResult res = r.generate(RefragRequest.of("q?", PASSAGES), k(4));
+            List<DecoderInput.Segment> s = decoder.prefilled.get(0).segments();
+            assertEquals(3, s.size());
+            assertArrayEquals(concat(new int[] {1}, ids("Context:\n")), ((DecoderInput.Tokens) s.get(0)).ids());
+            float[][] rows = ((DecoderInput.Embeddings) s.get(1)).rows();
+            assertArrayEquals(new float[] {8, 2 * 'a'}, rows[0], "projector(encoder('abcd'))");
+            assertArrayEquals(new float[] {8, 2 * 'e'}, rows[1]);
+            assertArrayEquals(new float[] {6, 2 * 'X'}, rows[2], "the short last chunk of passage 2");
+            assertArrayEquals(ids("\n\nQuestion: q?\nAnswer:"), ((DecoderInput.Tokens) s.get(2)).ids());
+            assertEquals(1 + 9 + 3 + 22, res.decoderInputLength());
+            assertEquals("abcd", res.text().substring(0, 4), "the fake decoder's greedy text");
+            assertEquals(List.of(false, false, false),
+                    res.decisions().stream().map(RefragResult.ChunkDecision::expanded).toList());
+        }
+    }
+
+    @Test
+    void anExpandedChunkIsFedAsItsTokensInPlace() {
+        try (Refrag r = refrag(1)) {
+            RefragResult res = r.generate(RefragRequest.of("q?", PASSAGES),
+                    k(4).toBuilder().optExpansionFraction(0.34).build());
+            List<DecoderInput.Segment> s = decoder.prefilled.get(0).segments();
+            assertEquals(1, ((DecoderInput.Embeddings) s.get(1)).rows().length);
+            assertArrayEquals(ids("efgh"), ((DecoderInput.Tokens) s.get(2)).ids());
+            assertEquals(1, ((DecoderInput.Embeddings) s.get(3)).rows().length);
+            assertEquals(List.of(false, true, false),
+                    res.decisions().stream().map(RefragResult.ChunkDecision::expanded).toList());
+            assertEquals(2, encoder.encoded.get(), "expanded chunks are never encoded");
+        }
+    }
+
+    @Test
+    void repeatedChunksComeFromTheCache() {
+        try (Refrag r = refrag()) {
+            assertEquals(0, r.generate(RefragRequest.of("q?", PASSAGES), k(4)).cacheHits());
+            assertEquals(3, r.generate(RefragRequest.of("other?", PASSAGES), k(4)).cacheHits());
+            assertEquals(3, encoder.encoded.get());
+        }
+    }
+
+    @Test
+    void aPolicyThatPicksBadIndicesIsNamed() {
+        try (Refrag r = refrag(0, 0)) {
+            RefragException e = assertThrows(RefragException.class, () -> r.generate(
+                    RefragRequest.of("q?", PASSAGES), k(4).toBuilder().optExpansionFraction(0.67).build()));
+            assertTrue(e.getMessage().startsWith("policy 'fixed' returned invalid or repeated chunk index 0"),
+                    e.getMessage());
+            assertTrue(decoder.prefilled.isEmpty());
+        }
+    }
+
+    @Test
+    void tooLongInputsFailBeforeAnyEncoderOrDecoderWork() {
+        String longPassage = "x".repeat(300);
+        try (Refrag r = refrag()) {
+            ContextTooLongException full = assertThrows(ContextTooLongException.class, () -> r.generate(
+                    RefragRequest.of("q?", List.of(longPassage)), k(4).toBuilder().optFullContext(true).build()));
+            assertTrue(full.getMessage().contains("full-context input needs") && full.getMessage().contains("use "
+                    + "REFRAG mode"), full.getMessage());
+            String many = IntStream.range(0, 300).mapToObj(i -> "y").reduce("", String::concat);
+            ContextTooLongException compressed = assertThrows(ContextTooLongException.class, () -> r.generate(
+                    RefragRequest.of("q?", List.of(many)), k(1)));
+            assertTrue(compressed.getMessage().contains("use a larger k (now 1)"), compressed.getMessage());
+            assertEquals(0, encoder.encoded.get());
+            assertTrue(decoder.prefilled.isEmpty());
+        }
+    }
+
+    @Test
+    void refragModeNeedsAnEncoder() {
+        try (Refrag r = Refrag.builder().setDecoder(decoder).build()) {
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> r.generate(RefragRequest.of("q?", PASSAGES), k(4)));
+            assertTrue(e.getMessage().contains("needs a chunk encoder"), e.getMessage());
+        }
+    }
+}

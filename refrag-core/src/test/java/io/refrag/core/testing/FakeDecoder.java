@@ -1,0 +1,117 @@
+package io.refrag.core.testing;
+
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.DecoderInfo;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+import io.refrag.core.tokenizer.TextTokenizer;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A decoder without native code, over {@link FakeTokenizer} (vocabulary 128, BOS 1, EOS 0, hidden size 2). Greedy
+ * generation writes 'a', 'b', 'c', ... ; a token's NLL is its id / 10 (higher ids are "harder"). It records every
+ * prefilled input and every scored target list, so tests can check what reached it.
+ */
+public final class FakeDecoder implements CausalDecoder {
+    /** Inputs passed to {@link DecoderSession#prefill}, in order. */
+    public final List<DecoderInput> prefilled = Collections.synchronizedList(new ArrayList<>());
+    /** Target lists passed to {@link #tokenNll}, in order. */
+    public final List<int[]> scored = Collections.synchronizedList(new ArrayList<>());
+    private final DecoderInfo info;
+    private final TextTokenizer tokenizer = new FakeTokenizer();
+
+    /** @param maxPositions the context length */
+    public FakeDecoder(int maxPositions) {
+        this.info = new DecoderInfo(2, 128, maxPositions, 1, new int[] {0});
+    }
+
+    @Override
+    public String id() {
+        return "fake-decoder";
+    }
+
+    @Override
+    public DecoderInfo info() {
+        return info;
+    }
+
+    @Override
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public float[][] embedTokens(int[] ids) {
+        float[][] rows = new float[ids.length][];
+        for (int i = 0; i < ids.length; i++) {
+            rows[i] = new float[] {ids[i], 0};
+        }
+        return rows;
+    }
+
+    @Override
+    public DecoderSession newSession(int capacity) {
+        return new DecoderSession() {
+            private int position;
+            private int generated;
+
+            @Override
+            public float[] prefill(DecoderInput input) {
+                DecoderInfo.requireFits(position + input.length(), capacity, "fake session", "");
+                prefilled.add(input);
+                position += input.length();
+                return next();
+            }
+
+            @Override
+            public float[] decode(int tokenId) {
+                DecoderInfo.requireFits(position + 1, capacity, "fake session", "");
+                position++;
+                return next();
+            }
+
+            private float[] next() {
+                float[] logits = new float[info.vocabSize()];
+                logits['a' + generated++ % 26] = 1;
+                return logits;
+            }
+
+            @Override
+            public int position() {
+                return position;
+            }
+
+            @Override
+            public int capacity() {
+                return capacity;
+            }
+
+            @Override
+            public long kvCacheBytes() {
+                return 0;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
+    public float[] tokenNll(DecoderInput context, int[] targets) {
+        info.requireFits(context.length() + targets.length - 1, "fake scored sequence", "");
+        scored.add(targets.clone());
+        float[] out = new float[targets.length];
+        for (int i = 0; i < targets.length; i++) {
+            out[i] = targets[i] / 10f;
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+    }
+}
