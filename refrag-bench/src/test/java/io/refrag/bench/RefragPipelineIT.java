@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.refrag.core.Refrag;
+import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
@@ -281,5 +282,45 @@ class RefragPipelineIT {
         assertTrue(missing.getMessage().contains("refrag.json"), missing.getMessage());
         assertThrows(io.refrag.core.exception.ModelLoadException.class,
                 () -> Providers.loadDecoder(tmp.resolve("absent"), CPU));
+    }
+
+    @Test
+    void closingWhileRequestsRunNeverCrashesAndRefusesNewRequests() throws Exception {
+        Refrag own = Refrag.open(RefragManifest.of(SharedModels.stories())
+                .withEncoder(SharedModels.miniLm(), Pooling.CLS), CPU);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        java.util.concurrent.atomic.AtomicInteger completed = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        try {
+            List<Future<?>> workers = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                workers.add(pool.submit(() -> {
+                    for (int i = 0; i < 1000; i++) {
+                        try {
+                            own.generate(RefragRequest.of(QUESTION, PASSAGES), RefragOptions.builder().optK(8)
+                                    .optUseCache(false).optGeneration(GenerationOptions.builder()
+                                            .optMaxNewTokens(8).optSeed(seed).build()).build());
+                            completed.incrementAndGet();
+                        } catch (io.refrag.core.exception.RefragException e) {
+                            assertTrue(e.getMessage().contains("pipeline is closed"), e.getMessage());
+                            refused.incrementAndGet();
+                            return;
+                        }
+                    }
+                }));
+            }
+            while (completed.get() < 8) {
+                Thread.sleep(10);
+            }
+            own.close(); // waits for the requests in flight; used to end in SIGSEGV
+            for (Future<?> w : workers) {
+                w.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(4, refused.get(), "every worker's next request was refused");
+        assertTrue(completed.get() >= 8);
     }
 }

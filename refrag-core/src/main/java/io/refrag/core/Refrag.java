@@ -28,7 +28,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 
 /**
  * The REFRAG pipeline: chunk the context, encode and project chunks (through the cache), let a policy pick chunks to
@@ -38,6 +41,8 @@ import java.util.function.IntConsumer;
  * <p>The pipeline owns its parts: {@link #close()} closes the decoder, encoder, projector, policies and cache.
  */
 public final class Refrag implements AutoCloseable {
+    /** How long {@link #close()} waits for requests in flight. */
+    public static final int CLOSE_WAIT_SECONDS = 60;
     private final CausalDecoder decoder;
     private final ChunkEncoder encoder;
     private final Projector projector;
@@ -49,6 +54,10 @@ public final class Refrag implements AutoCloseable {
     private final Path policyFile;
     private final ModelOptions modelOptions;
     private final Map<String, ExpansionPolicy> policies = new ConcurrentHashMap<>();
+    /** Requests hold the read lock; {@link #close()} takes the write lock once they are done. */
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+    private boolean partsClosed;
 
     private Refrag(Builder b) {
         this.decoder = b.decoder;
@@ -92,6 +101,7 @@ public final class Refrag implements AutoCloseable {
      */
     public static Refrag open(RefragManifest m, ModelOptions options) {
         Builder b = builder().optModelOptions(options);
+        Refrag refrag;
         try {
             b.setDecoder(Providers.loadDecoder(m.decoder(), options));
             if (m.encoder() != null) {
@@ -105,11 +115,20 @@ public final class Refrag implements AutoCloseable {
             LruChunkCache memory = new LruChunkCache(m.cacheEntries());
             b.optCache(m.cacheDir() == null ? memory
                     : new TieredChunkCache(memory, new DiskChunkCache(m.cacheDir(), 1024)));
-            return b.build();
+            refrag = b.build();
         } catch (RuntimeException e) {
             b.closeParts();
             throw e;
         }
+        try {
+            if (!m.policy().equals(PolicyNames.NONE)) {
+                refrag.policy(m.policy()); // a bad policy name or file fails here, not at the first request
+            }
+        } catch (RuntimeException e) {
+            refrag.close();
+            throw e;
+        }
+        return refrag;
     }
 
     /** @return the decoder */
@@ -120,6 +139,11 @@ public final class Refrag implements AutoCloseable {
     /** @return the chunk-embedding cache */
     public ChunkEmbeddingCache cache() {
         return cache;
+    }
+
+    /** @return the name of the policy requests use unless their options name one */
+    public String defaultPolicy() {
+        return defaultPolicy;
     }
 
     /** @return the pipeline's default options */
@@ -147,9 +171,11 @@ public final class Refrag implements AutoCloseable {
      * @return number of chunks
      */
     public int precompute(List<String> passages, int k, IntConsumer progress) {
-        List<String> texts = chunker.chunk(passages, k).stream().map(Chunk::text).toList();
-        requireEncoder().precompute(texts, 256, progress);
-        return texts.size();
+        return inFlight(() -> {
+            List<String> texts = chunker.chunk(passages, k).stream().map(Chunk::text).toList();
+            requireEncoder().precompute(texts, 256, progress);
+            return texts.size();
+        });
     }
 
     /**
@@ -160,7 +186,7 @@ public final class Refrag implements AutoCloseable {
      * @return the full-context length
      */
     public int fullContextTokens(RefragRequest request) {
-        return plan(request, defaults.k()).fullContextLength();
+        return inFlight(() -> planUnguarded(request, defaults.k()).fullContextLength());
     }
 
     /**
@@ -172,20 +198,63 @@ public final class Refrag implements AutoCloseable {
      * @return text, decisions, lengths and timings
      */
     public RefragResult generate(RefragRequest request, RefragOptions options) {
-        long start = System.nanoTime();
-        PromptPlan plan = plan(request, options.k());
-        Selection selection = select(plan, request, options);
-        ChunkEmbedder.Embedded embedded = embed(selection, options);
-        DecoderInput input = selection.plan().toDecoderInput(embedded.rows());
-        decoder.info().requireFits(input.length(), describe(options), lengthHint(options));
-        long encodeNanos = System.nanoTime() - start - selection.policyNanos();
-        GenerationResult g = Generator.generate(decoder, input, options.generation(), start);
-        return new RefragResult(g, decisions(selection.plan()), input.length(), plan.fullContextLength(),
-                encodeNanos / 1e6, selection.policyNanos() / 1e6, embedded.cacheHits());
+        return inFlight(() -> {
+            long start = System.nanoTime();
+            Prepared p = prepare(planUnguarded(request, options.k()), request.queryText(), options);
+            GenerationResult g = Generator.generate(decoder, p.input(), options.generation(), start);
+            return new RefragResult(g, decisions(p.plan()), p.input().length(), p.plan().fullContextLength(),
+                    p.encodeMillis(), p.policyMillis(), p.cacheHits());
+        });
     }
 
-    /** 1. Tokenize text segments and chunk context segments, in document order, after BOS. */
-    private PromptPlan plan(RefragRequest request, int k) {
+    /**
+     * A prompt as the decoder receives it under some options.
+     *
+     * @param plan the plan with the policy's expanded set
+     * @param input the assembled decoder input
+     * @param encodeMillis time to embed the chunks and assemble the input (tokenization and the policy excluded; about
+     *     zero in full-context mode)
+     * @param policyMillis time the policy took
+     * @param cacheHits chunk embeddings served by the cache
+     */
+    public record Prepared(PromptPlan plan, DecoderInput input, double encodeMillis, double policyMillis,
+            int cacheHits) {
+    }
+
+    /**
+     * Runs the steps before generation on a plan built by the caller (evaluation scores targets after it): select
+     * the chunks to expand, embed the compressed ones, assemble the decoder input.
+     *
+     * @param plan the prompt's layout, none expanded (see {@link PromptPlan#builder})
+     * @param query text a query-aware policy compares chunks with (may be empty)
+     * @param options per-request options (k is the plan's business)
+     * @return the decoder input and what it cost
+     */
+    public Prepared prepare(PromptPlan plan, String query, RefragOptions options) {
+        return inFlight(() -> {
+            long start = System.nanoTime();
+            Selection selection = select(plan, query, options);
+            ChunkEmbedder.Embedded embedded = embed(selection, options);
+            DecoderInput input = selection.plan().toDecoderInput(embedded.rows());
+            decoder.info().requireFits(input.length(), describe(options), lengthHint(options));
+            long encodeNanos = System.nanoTime() - start - selection.policyNanos();
+            return new Prepared(selection.plan(), input, encodeNanos / 1e6, selection.policyNanos() / 1e6,
+                    embedded.cacheHits());
+        });
+    }
+
+    /**
+     * Step 1 of a request: tokenize its text segments and chunk its context segments, in document order, after BOS.
+     *
+     * @param request the segments
+     * @param k decoder tokens per chunk
+     * @return the plan, every chunk compressed
+     */
+    public PromptPlan plan(RefragRequest request, int k) {
+        return inFlight(() -> planUnguarded(request, k));
+    }
+
+    private PromptPlan planUnguarded(RefragRequest request, int k) {
         PromptPlan.Builder plan = PromptPlan.builder(decoder.info());
         for (RefragRequest.Segment s : request.segments()) {
             if (s instanceof RefragRequest.Text t) {
@@ -205,16 +274,25 @@ public final class Refrag implements AutoCloseable {
     }
 
     /** 2. Let the policy pick the chunks to expand; check the shortest possible input fits before native work. */
-    private Selection select(PromptPlan plan, RefragRequest request, RefragOptions options) {
+    private Selection select(PromptPlan plan, String query, RefragOptions options) {
         int n = plan.chunks().size();
         if (options.fullContext() || n == 0) {
             decoder.info().requireFits(plan.fullContextLength(), describe(options), lengthHint(options));
             return new Selection(plan.withAllExpanded(), new float[n][], 0, 0);
         }
         ChunkEmbedder emb = requireEncoder();
+        if (options.k() > encoder.maxTokens()) {
+            throw new InvalidRequestException("k = " + options.k() + " decoder tokens per chunk exceeds the encoder's "
+                    + "maximum input of " + encoder.maxTokens() + " tokens: its chunks would be truncated; use a "
+                    + "smaller k");
+        }
         int budget = options.budget(n);
         decoder.info().requireFits(plan.minLength(budget), describe(options), lengthHint(options));
-        ExpansionPolicy policy = policy(options.policy() != null ? options.policy() : defaultPolicy);
+        String name = options.policy() != null ? options.policy() : defaultPolicy;
+        if (name.equals(PolicyNames.NONE)) {
+            return new Selection(plan, new float[n][], 0, 0); // expands nothing, by its definition
+        }
+        ExpansionPolicy policy = policy(name);
         if (budget == 0 && policy.usesBudget()) {
             return new Selection(plan, new float[n][], 0, 0);
         }
@@ -225,14 +303,13 @@ public final class Refrag implements AutoCloseable {
             embeddings = e.rows();
             cacheHits = e.cacheHits();
         }
-        float[] query = null;
+        float[] queryEmbedding = null;
         if (policy.needsQueryEmbedding()) {
-            String q = request.queryText().isBlank() ? " " : request.queryText();
-            query = emb.embed(List.of(q), options.useCache()).rows()[0];
+            queryEmbedding = emb.embed(List.of(query.isBlank() ? " " : query), options.useCache()).rows()[0];
         }
         long p0 = System.nanoTime();
         int[] picked = policy.select(new PolicyInput(plan.chunks(), policy.needsChunkEmbeddings() ? embeddings : null,
-                request.queryText(), query, decoder, options.generation().seed()), budget);
+                query, queryEmbedding, decoder, options.generation().seed()), budget);
         long policyNanos = System.nanoTime() - p0;
         try {
             return new Selection(plan.withExpanded(picked), embeddings, cacheHits, policyNanos);
@@ -294,17 +371,86 @@ public final class Refrag implements AutoCloseable {
                 n -> Providers.loadPolicy(n, n.equals(defaultPolicy) ? policyFile : null, modelOptions));
     }
 
+    /**
+     * Closes every part, even when some fail.
+     *
+     * @param parts the parts (null entries are skipped)
+     * @return the first failure, the others added to it as suppressed, or null
+     */
+    private static RuntimeException closeAll(List<? extends AutoCloseable> parts) {
+        RuntimeException failure = null;
+        for (AutoCloseable c : parts) {
+            if (c == null) {
+                continue;
+            }
+            try {
+                c.close();
+            } catch (Exception e) {
+                RuntimeException r = e instanceof RuntimeException re ? re
+                        : new RefragException("closing " + c + " failed: " + e.getMessage(), e);
+                if (failure == null) {
+                    failure = r;
+                } else {
+                    failure.addSuppressed(r);
+                }
+            }
+        }
+        return failure;
+    }
+
+    /**
+     * Runs a request unless the pipeline is closed; {@link #close()} waits for it.
+     *
+     * @throws RefragException "pipeline is closed" once {@link #close()} has begun
+     */
+    private <T> T inFlight(Supplier<T> request) {
+        if (!lifecycle.readLock().tryLock()) {
+            throw new RefragException("pipeline is closed: no new requests after close()");
+        }
+        try {
+            if (closed) {
+                throw new RefragException("pipeline is closed: no new requests after close()");
+            }
+            return request.get();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Refuses new requests, waits up to {@value #CLOSE_WAIT_SECONDS} s for those in flight, then closes the decoder,
+     * encoder, projector, policies and cache. Idempotent.
+     *
+     * @throws RefragException if requests are still running after the wait; the parts are then left open (closing them
+     *     under a running request would crash the JVM in native code)
+     */
     @Override
     public void close() {
-        policies.values().forEach(ExpansionPolicy::close);
-        cache.close();
-        if (projector != null) {
-            projector.close();
+        closed = true;
+        boolean drained;
+        try {
+            drained = lifecycle.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RefragException("interrupted while close() waited for requests in flight", e);
         }
-        if (encoder != null) {
-            encoder.close();
+        if (!drained) {
+            throw new RefragException("close(): requests still in flight after " + CLOSE_WAIT_SECONDS + " s; the "
+                    + "pipeline's parts are left open");
         }
-        decoder.close();
+        try {
+            if (!partsClosed) {
+                partsClosed = true;
+                List<AutoCloseable> parts = new ArrayList<>(policies.values());
+                parts.addAll(Arrays.asList(cache, projector, encoder, decoder));
+                RuntimeException failure = closeAll(parts);
+                if (failure != null) {
+                    throw failure;
+                }
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
     }
 
     /** Builds a {@link Refrag}; {@code setX} for required parts, {@code optX} for optional ones. */
@@ -434,16 +580,9 @@ public final class Refrag implements AutoCloseable {
             return new Refrag(this);
         }
 
+        /** Closes what was opened when building fails; the build's own exception is the one that matters. */
         private void closeParts() {
-            for (AutoCloseable c : new AutoCloseable[] {projector, encoder, decoder, cache}) {
-                if (c != null) {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // already failing: the original exception is rethrown
-                    }
-                }
-            }
+            closeAll(Arrays.asList(projector, encoder, decoder, cache));
         }
     }
 }

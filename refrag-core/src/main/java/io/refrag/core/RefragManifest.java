@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A REFRAG pipeline's parts and defaults: what a folder's {@code refrag.json} holds. The one reader and writer of that
@@ -48,6 +49,9 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
     public static final Pooling DEFAULT_POOLING = Pooling.CLS;
     /** Default in-memory cache entries. */
     public static final int DEFAULT_CACHE_ENTRIES = 100_000;
+    /** The keys {@value #FILE_NAME} may hold. */
+    public static final Set<String> KEYS = Set.of("decoder", "encoder", "projector", "pooling", "policy", "policyFile",
+            "k", "p", "cacheDir", "cacheEntries");
 
     /** Checks the fields; messages name the field and the allowed values. */
     public RefragManifest {
@@ -86,6 +90,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
                     + "training output?)");
         }
         JsonConfig c = JsonConfig.readFile(file);
+        c.requireKnownKeys(KEYS);
         Path dir = file.toAbsolutePath().getParent();
         return new RefragManifest(
                 dir.resolve(c.requireString("decoder")),

@@ -11,7 +11,8 @@ import java.util.List;
  * @param decisions one entry per context chunk, in document order
  * @param decoderInputLength positions the decoder prefilled
  * @param fullContextTokens positions the same request takes with every chunk expanded
- * @param encodeMillis chunking, cache lookups, encoding and projection
+ * @param encodeMillis cache lookups, encoding, projection and assembly of the decoder input (tokenization and the
+ *     policy excluded; about zero in full-context mode)
  * @param policyMillis the expansion policy
  * @param cacheHits chunk embeddings served by the cache in this request
  */

@@ -2,6 +2,7 @@ package io.refrag.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,11 @@ import io.refrag.core.testing.FakeProjector;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /** The orchestrator with fake parts: what reaches the decoder, in which order, and what is reported. */
@@ -151,6 +157,41 @@ class RefragTest {
             InvalidRequestException e = assertThrows(InvalidRequestException.class,
                     () -> r.generate(RefragRequest.of("q?", PASSAGES), k(4)));
             assertTrue(e.getMessage().contains("needs a chunk encoder"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closeWaitsForRequestsInFlightAndRefusesNewOnes() throws Exception {
+        Refrag r = refrag();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        decoder.onPrefill = () -> {
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<RefragResult> inFlight = pool.submit(() -> r.generate(RefragRequest.of("q?", PASSAGES), k(4)));
+            assertTrue(entered.await(10, TimeUnit.SECONDS));
+            Future<?> closing = pool.submit(r::close);
+            Thread.sleep(200);
+            assertFalse(closing.isDone(), "close() waits while a request runs");
+            assertFalse(decoder.closed, "the decoder stays open under the running request");
+            RefragException refused = assertThrows(RefragException.class,
+                    () -> r.generate(RefragRequest.of("q?", PASSAGES), k(4)));
+            assertTrue(refused.getMessage().contains("pipeline is closed"), refused.getMessage());
+            release.countDown();
+            assertFalse(inFlight.get(10, TimeUnit.SECONDS).text().isEmpty(), "the request in flight completes");
+            closing.get(10, TimeUnit.SECONDS);
+            assertTrue(decoder.closed);
+            assertThrows(RefragException.class, () -> r.plan(RefragRequest.of("q?", PASSAGES), 4));
+            r.close(); // idempotent
+        } finally {
+            pool.shutdownNow();
         }
     }
 }

@@ -88,6 +88,11 @@ public final class BertChunkEncoder implements TrainableEncoder {
     }
 
     @Override
+    public int maxTokens() {
+        return model.config().maxTokens();
+    }
+
+    @Override
     public int hiddenSize() {
         return model.config().hiddenSize();
     }

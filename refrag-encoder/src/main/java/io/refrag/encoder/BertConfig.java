@@ -38,6 +38,17 @@ public record BertConfig(
 
     /** Validates cross-field constraints. */
     public BertConfig {
+        for (int v : new int[] {vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize,
+            maxPositionEmbeddings}) {
+            if (v <= 0) {
+                throw new ModelLoadException("encoder config: vocab_size, hidden_size, num_hidden_layers, "
+                        + "num_attention_heads, intermediate_size and max_position_embeddings must be > 0, got " + v);
+            }
+        }
+        if (!(layerNormEps > 0) || !Float.isFinite(layerNormEps)) {
+            throw new ModelLoadException("encoder config: layer_norm_eps must be a finite number > 0, got "
+                    + layerNormEps);
+        }
         if (hiddenSize % numAttentionHeads != 0) {
             throw new ModelLoadException("hidden_size (" + hiddenSize + ") must be a multiple of num_attention_heads ("
                     + numAttentionHeads + ")");

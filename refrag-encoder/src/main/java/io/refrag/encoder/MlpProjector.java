@@ -13,8 +13,6 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.Tensors;
 import io.refrag.core.train.spi.TrainableProjector;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +35,6 @@ import java.util.SplittableRandom;
 public final class MlpProjector implements TrainableProjector {
     /** Safetensors metadata key holding the activation name. */
     public static final String ACTIVATION_KEY = "refrag.projector.activation";
-    private static final Logger LOG = LoggerFactory.getLogger(MlpProjector.class);
 
     /** Activation between the two layers. */
     public enum ProjectorActivation {
@@ -119,8 +116,6 @@ public final class MlpProjector implements TrainableProjector {
                     uniform(r, outputSize * inputSize, inputSize), uniform(r, outputSize, inputSize),
                     uniform(r, outputSize * outputSize, outputSize), uniform(r, outputSize, outputSize)}
                 : new float[][] {uniform(r, outputSize * inputSize, inputSize), uniform(r, outputSize, inputSize)};
-        LOG.warn("using an UNTRAINED projector ({} -> {}, seed {}): chunk embeddings carry no trained meaning for the "
-                + "decoder; train one with the reconstruction task", inputSize, outputSize, seed);
         return new MlpProjector(NDManager.newBaseManager(Devices.resolve(options.device())), activation, values,
                 inputSize, outputSize);
     }

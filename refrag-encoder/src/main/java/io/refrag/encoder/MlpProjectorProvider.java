@@ -4,11 +4,14 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Projector;
 import io.refrag.core.spi.ProjectorProvider;
 import io.refrag.core.train.spi.TrainableProjector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 
 /** Registers {@link MlpProjector} with {@link java.util.ServiceLoader}. */
 public final class MlpProjectorProvider implements ProjectorProvider {
+    private static final Logger LOG = LoggerFactory.getLogger(MlpProjectorProvider.class);
 
     @Override
     public Projector load(Path file, ModelOptions options) {
@@ -17,6 +20,8 @@ public final class MlpProjectorProvider implements ProjectorProvider {
 
     @Override
     public Projector createUntrained(int inputSize, int outputSize, long seed, ModelOptions options) {
+        LOG.warn("serving an UNTRAINED projector ({} -> {}, seed {}): chunk embeddings carry no trained meaning for the "
+                + "decoder; train one with the reconstruction task", inputSize, outputSize, seed);
         return createTrainable(inputSize, outputSize, seed, options);
     }
 

@@ -114,6 +114,16 @@ public final class PolicyNetwork implements AutoCloseable {
             if (heads == null) {
                 throw new ModelLoadException(file + " lacks the metadata key " + HEADS_KEY + " (is it a policy file?)");
             }
+            int headCount;
+            try {
+                headCount = Integer.parseInt(heads.strip());
+            } catch (NumberFormatException e) {
+                headCount = 0;
+            }
+            if (headCount < 1) {
+                throw new ModelLoadException(file + ": metadata " + HEADS_KEY + " must be a whole number >= 1 "
+                        + "(attention heads), got '" + heads + "'");
+            }
             if (c.find("input_proj.weight").isEmpty() || c.find("head.weight").isEmpty()) {
                 throw new ModelLoadException(file + " lacks input_proj.weight or head.weight (is it a policy file?)");
             }
@@ -121,7 +131,7 @@ public final class PolicyNetwork implements AutoCloseable {
             for (String name : c.names()) {
                 w.put(name, manager.create(c.readFloats(name), new Shape(c.info(name).shape())));
             }
-            return new PolicyNetwork(manager, w, Integer.parseInt(heads));
+            return new PolicyNetwork(manager, w, headCount);
         } catch (RuntimeException e) {
             manager.close();
             throw e;

@@ -119,4 +119,28 @@ class PoliciesTest {
         assertArrayEquals(new int[] {1, 2, 4, 0}, picked);
         assertNotEquals(picked[0], picked[1]);
     }
+
+    @Test
+    void aPolicyFileWithBadHeadMetadataIsRejectedClearly() {
+        Path good = tmp.resolve("good.safetensors");
+        try (PolicyNetwork net = PolicyNetwork.create(NDManager.newBaseManager(), 4, 8, 2, 2, 3)) {
+            net.save(good);
+        }
+        for (String heads : new String[] {"abc", "0", "-2"}) {
+            Path bad = tmp.resolve("bad-" + heads + ".safetensors");
+            io.refrag.core.checkpoint.SafetensorsWriter w = new io.refrag.core.checkpoint.SafetensorsWriter()
+                    .metadata(PolicyNetwork.HEADS_KEY, heads);
+            try (io.refrag.core.checkpoint.SafetensorsCheckpoint c =
+                    io.refrag.core.checkpoint.SafetensorsCheckpoint.openFile(good)) {
+                for (String name : c.names()) {
+                    w.add(name, c.readFloats(name), c.info(name).shape());
+                }
+            }
+            w.write(bad);
+            var e = assertThrows(io.refrag.core.exception.ModelLoadException.class,
+                    () -> LearnedPolicy.load(bad, CPU));
+            assertTrue(e.getMessage().contains(PolicyNetwork.HEADS_KEY) && e.getMessage().contains("'" + heads + "'"),
+                    e.getMessage());
+        }
+    }
 }

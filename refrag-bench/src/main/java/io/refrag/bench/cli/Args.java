@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /** {@code --name value} options and {@code --flag} switches of one sub-command, each checked against what it allows. */
 final class Args {
@@ -38,6 +39,9 @@ final class Args {
             if (eq >= 0) {
                 inline = name.substring(eq + 1);
                 name = name.substring(0, eq);
+            }
+            if (a.values.containsKey(name)) {
+                throw new UsageException(command + ": option --" + name + " is given twice");
             }
             if (flags.contains(name) && inline == null) {
                 a.values.put(name, "true");
@@ -97,6 +101,24 @@ final class Args {
         return has(name) ? checkFile(name, Path.of(values.get(name))) : null;
     }
 
+    /**
+     * A file the command will write, checked before any work: its folder must exist.
+     *
+     * @param name the option
+     * @return its absolute path, or null when the option is absent
+     */
+    Path optOutputFile(String name) {
+        if (!has(name)) {
+            return null;
+        }
+        Path p = Path.of(requireString(name)).toAbsolutePath();
+        if (!Files.isDirectory(p.getParent())) {
+            throw new UsageException(command + ": --" + name + " " + p + ": folder " + p.getParent()
+                    + " does not exist");
+        }
+        return p;
+    }
+
     private Path checkFile(String name, Path p) {
         if (!Files.isRegularFile(p)) {
             throw new UsageException(command + ": --" + name + " " + p + " is not an existing file");
@@ -142,17 +164,29 @@ final class Args {
     }
 
     List<Integer> integerList(String name, List<Integer> fallback) {
+        return list(name, fallback, Integer::parseInt, "integers");
+    }
+
+    List<Double> numberList(String name, List<Double> fallback) {
+        return list(name, fallback, Double::parseDouble, "numbers");
+    }
+
+    List<String> stringList(String name, List<String> fallback) {
+        return list(name, fallback, String::toString, "names");
+    }
+
+    private <T> List<T> list(String name, List<T> fallback, Function<String, T> parse, String what) {
         String v = values.get(name);
         if (v == null) {
             return fallback;
         }
-        List<Integer> out = new ArrayList<>();
+        List<T> out = new ArrayList<>();
         for (String part : v.split(",")) {
             try {
-                out.add(Integer.parseInt(part.trim()));
+                out.add(parse.apply(part.trim()));
             } catch (NumberFormatException e) {
-                throw new UsageException(command + ": --" + name + " must be a comma-separated list of integers, got '"
-                        + v + "'");
+                throw new UsageException(command + ": --" + name + " must be a comma-separated list of " + what
+                        + ", got '" + v + "'");
             }
         }
         return out;

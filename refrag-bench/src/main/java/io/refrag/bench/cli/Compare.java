@@ -4,17 +4,21 @@ import io.refrag.core.Refrag;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
+import io.refrag.core.eval.EvalOptions;
+import io.refrag.core.eval.EvalReport;
+import io.refrag.core.eval.EvalRow;
+import io.refrag.core.eval.Evaluator;
 import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.train.TrainingCorpus;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -22,24 +26,35 @@ import java.util.Set;
  * {@code compare}: the same request in full-context mode and in REFRAG mode for each k, with chunk embeddings computed
  * per request (uncached) and served from a warm cache (cached). Every configuration gets one warm-up run, then the
  * median of {@code --repeats} runs is reported with its ratio to full context, all measured in this one process.
+ * With {@code --eval-corpus}, each mode's held-out NLL and the share of the full-context gain it keeps stand beside
+ * its speed ({@link Evaluator}: no context, full context and REFRAG at the request's p and policy).
  *
  * @param out results
  * @param err progress
  */
 record Compare(PrintStream out, PrintStream err) {
 
-    /** One measured configuration. */
+    /** One measured configuration; {@code quality} is its eval row, or null without {@code --eval-corpus}. */
     private record Row(String mode, int k, boolean cached, int decoderInput, double ttft, double ttit,
-            double throughput, double encode, double prefill, String text) {
+            double throughput, double encode, double prefill, String text, EvalRow quality) {
     }
 
     void run(List<String> argv) {
-        Args a = Args.parse("compare", argv, Main.union(Set.of("decoder", "passages", "repeats", "chart"),
-                Main.PIPELINE_OPTIONS, Main.MODEL_OPTIONS, Main.SAMPLING_OPTIONS), Set.of("json"));
-        Path decoderDir = a.requireDir("decoder");
-        String question = a.requireString("question");
+        Args a = Args.parse("compare", argv, Main.union(Set.of("decoder", "passages", "repeats", "chart", "prompt",
+                "eval-corpus", "eval-documents"), Main.PIPELINE_OPTIONS, Main.MODEL_OPTIONS, Main.SAMPLING_OPTIONS),
+                Set.of("json"));
+        if (a.has("question") == a.has("prompt")) {
+            throw new UsageException("compare: give --question TEXT (answered after the passages) or --prompt TEXT "
+                    + "(continued after the passages), not both");
+        }
+        String text = a.has("question") ? a.requireString("question") : a.requireString("prompt");
         List<String> corpus = RefragRequest.readPassages(a.requireFile("context-file"));
+        List<String> heldOut = a.has("eval-corpus") ? TrainingCorpus.read(a.requireFile("eval-corpus")).documents()
+                : null;
         List<Integer> ks = a.integerList("k", List.of(8, 16, 32));
+        if (a.has("passages") && a.integer("passages", 1) < 1) {
+            throw new UsageException("compare: --passages must be >= 1, got " + a.integer("passages", 1));
+        }
         int repeats = a.integer("repeats", 3);
         if (repeats < 1) {
             throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
@@ -48,34 +63,56 @@ record Compare(PrintStream out, PrintStream err) {
         for (int k : ks) {
             RefragOptions.builder().optK(k); // validates every k before any model is loaded
         }
-        RefragOptions base = Main.refragOptions(a, generation, ks.get(0));
-        try (Refrag refrag = Pipelines.open(a, decoderDir, true)) {
+        Main.checkFraction(a);
+        Path chart = a.optOutputFile("chart");
+        try (Refrag refrag = Pipelines.open(a, true)) {
+            RefragOptions base = Main.refragOptions(a, refrag.defaults(), generation, ks.get(0));
             int limit = refrag.decoder().info().maxPositions();
             List<String> passages = a.has("passages")
                     ? corpus.subList(0, Math.min(corpus.size(), a.integer("passages", 1)))
-                    : fitting(refrag, question, corpus, limit - generation.maxNewTokens());
+                    : fitting(refrag, a, text, corpus, limit - generation.maxNewTokens());
             err.printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", passages.size(), repeats, ks);
-            RefragRequest request = RefragRequest.of(question, passages);
+            RefragRequest request = request(a, text, passages);
+            EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, a, base, ks);
             List<Row> rows = new ArrayList<>();
             rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
-                    repeats));
+                    repeats, quality == null ? null : quality.rows().get(1)));
             for (int k : ks) {
                 RefragOptions o = base.toBuilder().optK(k).build();
-                rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false, repeats));
-                rows.add(measure(refrag, request, o, "refrag", k, true, repeats));
+                EvalRow q = quality == null ? null : quality.rows().get(2 + ks.indexOf(k));
+                rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false,
+                        repeats, q));
+                rows.add(measure(refrag, request, o, "refrag", k, true, repeats, q));
             }
-            report(a, question, passages.size(), rows);
-            if (a.has("chart")) {
-                chart(refrag, question, corpus, base, ks, Path.of(a.requireString("chart")));
+            report(a, text, passages.size(), rows, quality);
+            if (chart != null) {
+                chart(refrag, a, text, corpus, base, ks, chart);
             }
         }
     }
 
+    /** Passages, then the question in the QA template, or the prompt as written (a continuation). */
+    private static RefragRequest request(Args a, String text, List<String> passages) {
+        return a.has("question") ? RefragRequest.of(text, passages)
+                : RefragRequest.builder().context(passages).text(text).build();
+    }
+
+    /** Held-out NLL of no context, full context and REFRAG at each k with the request's p and policy. */
+    private EvalReport quality(Refrag refrag, List<String> heldOut, Args a, RefragOptions base, List<Integer> ks) {
+        String policy = base.policy() != null ? base.policy() : refrag.defaultPolicy();
+        // the "none" policy expands nothing whatever p says: its rows are the p = 0 rows
+        double p = policy.equals(PolicyNames.NONE) ? 0 : base.expansionFraction();
+        EvalOptions o = new EvalOptions(EvalOptions.DEFAULT_CONTEXT_TOKENS, EvalOptions.DEFAULT_TARGET_TOKENS, ks,
+                List.of(p), List.of(policy), a.integer("eval-documents", 40), 0);
+        err.printf("compare: held-out NLL on %d documents of %s ...%n", o.documents(), a.requireString("eval-corpus"));
+        return new Evaluator(refrag, o).perplexity(heldOut, (done, total) -> { });
+    }
+
     /** Leading passages whose full context fits the decoder (leaving room for the generated tokens). */
-    private List<String> fitting(Refrag refrag, String question, List<String> corpus, int budget) {
+    private List<String> fitting(Refrag refrag, Args a, String text, List<String> corpus, int budget) {
         int n = 0;
         while (n < corpus.size()) {
-            int tokens = refrag.fullContextTokens(RefragRequest.of(question, corpus.subList(0, n + 1)));
+            int tokens = refrag.fullContextTokens(request(a, text, corpus.subList(0, n + 1)));
             if (tokens > budget) {
                 break;
             }
@@ -89,7 +126,7 @@ record Compare(PrintStream out, PrintStream err) {
     }
 
     private Row measure(Refrag refrag, RefragRequest request, RefragOptions options, String mode, int k,
-            boolean cached, int repeats) {
+            boolean cached, int repeats, EvalRow quality) {
         err.printf("compare: %s%s ...%n", mode, k > 0 ? " k=" + k + (cached ? " cached" : " uncached") : "");
         RefragResult first = refrag.generate(request, options); // warm-up (and cache fill)
         double[] ttft = new double[repeats];
@@ -106,7 +143,7 @@ record Compare(PrintStream out, PrintStream err) {
             prefill[i] = r.generation().metrics().prefillMillis();
         }
         return new Row(mode, k, cached, first.decoderInputLength(), median(ttft), median(ttit), median(tput),
-                median(encode), median(prefill), first.text());
+                median(encode), median(prefill), first.text(), quality);
     }
 
     private static double median(double[] v) {
@@ -115,8 +152,9 @@ record Compare(PrintStream out, PrintStream err) {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private void report(Args a, String question, int passages, List<Row> rows) {
+    private void report(Args a, String text, int passages, List<Row> rows, EvalReport quality) {
         Row full = rows.get(0);
+        String kind = a.has("question") ? "question" : "prompt";
         if (a.flag("json")) {
             List<Map<String, Object>> runs = new ArrayList<>();
             for (Row r : rows) {
@@ -132,28 +170,47 @@ record Compare(PrintStream out, PrintStream err) {
                 m.put("prefillMillis", r.prefill());
                 m.put("ttftSpeedup", full.ttft() / r.ttft());
                 m.put("throughputSpeedup", r.throughput() / full.throughput());
+                if (r.quality() != null) {
+                    m.put("heldOutNll", r.quality().meanNll());
+                    m.put("gainKept", r.quality().gainKept());
+                }
                 m.put("text", r.text());
                 runs.add(m);
             }
             Map<String, Object> json = new LinkedHashMap<>();
-            json.put("question", question);
+            json.put(kind, text);
             json.put("passages", passages);
             json.put("fullContextTokens", full.decoderInput());
+            if (quality != null) {
+                json.put("heldOutDocuments", quality.documents());
+                json.put("noContextNll", quality.rows().get(0).meanNll());
+            }
             json.put("runs", runs);
             out.println(Main.JSON.toJson(json));
             return;
         }
-        out.println("Question: " + question + "   (" + passages + " passages, " + full.decoderInput()
-                + " full-context tokens)");
+        out.println(Character.toUpperCase(kind.charAt(0)) + kind.substring(1) + ": " + text.strip() + "   ("
+                + passages + " passages, " + full.decoderInput() + " full-context tokens)");
         for (Row r : rows) {
-            out.printf("  %-26s answer: %s%n", label(r), r.text().replace('\n', ' ').strip());
+            out.printf("  %-26s %s: %s%n", label(r), a.has("question") ? "answer" : "continues",
+                    r.text().replace('\n', ' ').strip());
         }
         out.println();
-        out.printf("%-26s %9s %10s %9s %10s %11s %9s %10s%n", "mode", "dec. input", "TTFT ms", "TTIT ms", "tokens/s",
-                "encode ms", "TTFT x", "tput x");
+        out.printf("%-26s %9s %10s %9s %10s %11s %9s %10s%s%n", "mode", "dec. input", "TTFT ms", "TTIT ms", "tokens/s",
+                "encode ms", "TTFT x", "tput x", quality == null ? "" : String.format("%9s %10s", "NLL", "gain kept"));
         for (Row r : rows) {
-            out.printf("%-26s %9d %10.2f %9.2f %10.1f %11.2f %9.2f %10.2f%n", label(r), r.decoderInput(), r.ttft(),
-                    r.ttit(), r.throughput(), r.encode(), full.ttft() / r.ttft(), r.throughput() / full.throughput());
+            out.printf(Locale.ROOT, "%-26s %9d %10.2f %9.2f %10.1f %11.2f %9.2f %10.2f%s%n", label(r), r.decoderInput(),
+                    r.ttft(), r.ttit(), r.throughput(), r.encode(), full.ttft() / r.ttft(),
+                    r.throughput() / full.throughput(), r.quality() == null ? "" : String.format(Locale.ROOT,
+                            "%9.4f %9.1f%%", r.quality().meanNll(), 100 * r.quality().gainKept()));
+        }
+        if (quality != null) {
+            EvalRow none = quality.rows().get(0);
+            out.printf(Locale.ROOT, "%nQuality: held-out NLL (nats/token) of o=%d tokens after s=%d context tokens, mean "
+                    + "over %d documents the model never trained on; no context %.4f. REFRAG rows: p=%s, policy %s. "
+                    + "Gain kept = (NLL_none - NLL) / (NLL_none - NLL_full).%n", EvalOptions.DEFAULT_TARGET_TOKENS,
+                    EvalOptions.DEFAULT_CONTEXT_TOKENS, quality.documents(), none.meanNll(),
+                    quality.rows().get(2).p(), quality.rows().get(2).policy());
         }
     }
 
@@ -162,8 +219,8 @@ record Compare(PrintStream out, PrintStream err) {
     }
 
     /** TTFT against context length: full context while it fits, REFRAG (cached) per k; written as SVG. */
-    private void chart(Refrag refrag, String question, List<String> corpus, RefragOptions base, List<Integer> ks,
-            Path file) {
+    private void chart(Refrag refrag, Args a, String text, List<String> corpus, RefragOptions base,
+            List<Integer> ks, Path file) {
         int limit = refrag.decoder().info().maxPositions();
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         series.put("full context", new ArrayList<>());
@@ -171,20 +228,20 @@ record Compare(PrintStream out, PrintStream err) {
             series.put("REFRAG k=" + k + " (cached)", new ArrayList<>());
         }
         for (int n = 1; n <= corpus.size(); n *= 2) {
-            RefragRequest request = RefragRequest.of(question, corpus.subList(0, n));
+            RefragRequest request = request(a, text, corpus.subList(0, n));
             int full = refrag.fullContextTokens(request);
             err.printf("compare: chart point %d passages (%d tokens)%n", n, full);
             boolean any = false;
             if (full <= limit - base.generation().maxNewTokens()) {
                 series.get("full context").add(new double[] {full, measure(refrag, request,
-                        base.toBuilder().optFullContext(true).build(), "full-context", 0, false, 3).ttft()});
+                        base.toBuilder().optFullContext(true).build(), "full-context", 0, false, 3, null).ttft()});
                 any = true;
             }
             for (int k : ks) {
                 RefragOptions o = base.toBuilder().optK(k).build();
                 try {
                     series.get("REFRAG k=" + k + " (cached)")
-                            .add(new double[] {full, measure(refrag, request, o, "refrag", k, true, 3).ttft()});
+                            .add(new double[] {full, measure(refrag, request, o, "refrag", k, true, 3, null).ttft()});
                     any = true;
                 } catch (io.refrag.core.exception.ContextTooLongException e) {
                     // this k no longer fits; larger contexts will not either
@@ -194,12 +251,7 @@ record Compare(PrintStream out, PrintStream err) {
                 break;
             }
         }
-        try {
-            Files.writeString(file, Svg.lineChart("TTFT vs context length", "context tokens (full)", "TTFT ms", series),
-                    StandardCharsets.UTF_8);
-            err.println("compare: chart written to " + file);
-        } catch (IOException e) {
-            throw new UsageException("compare: cannot write chart " + file + ": " + e.getMessage());
-        }
+        Eval.write(file, Svg.lineChart("TTFT vs context length", "context tokens (full)", "TTFT ms", series));
+        err.println("compare: chart written to " + file);
     }
 }

@@ -3,6 +3,7 @@ package io.refrag.bench.cli;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import io.refrag.core.Refrag;
+import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
@@ -15,6 +16,8 @@ import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
+import io.refrag.core.train.CorpusSource;
+import io.refrag.core.train.TrainingCorpus;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,7 +38,7 @@ import java.util.Set;
 public final class Main {
     static final Gson JSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
     static final Set<String> MODEL_OPTIONS = Set.of("device", "precision", "threads");
-    static final Set<String> PIPELINE_OPTIONS = Set.of("encoder", "projector", "question", "context-file", "k", "p",
+    static final Set<String> PIPELINE_OPTIONS = Set.of("model", "encoder", "projector", "question", "context-file", "k", "p",
             "policy", "policy-file", "pooling");
     static final Set<String> SAMPLING_OPTIONS = Set.of("max-new-tokens", "temperature", "top-k", "top-p", "seed");
 
@@ -64,41 +67,81 @@ public final class Main {
         }
         List<String> rest = new ArrayList<>(Arrays.asList(args).subList(1, args.length));
         boolean verbose = rest.remove("--verbose");
+        if (rest.contains("--help")) {
+            String help = usage(args[0]);
+            out.println(help.isEmpty() ? usage() : help);
+            return 0;
+        }
         try {
             switch (args[0]) {
                 case "generate" -> generate(rest);
                 case "perplexity" -> perplexity(rest);
                 case "compare" -> new Compare(out, err).run(rest);
                 case "train" -> new Train(out, err).run(rest);
+                case "eval" -> new Eval(out, err).run(rest);
+                case "sample" -> sample(rest);
                 default -> throw new UsageException("unknown command '" + args[0]
-                        + "'; allowed: generate, perplexity, compare, train");
+                        + "'; allowed: generate, perplexity, compare, train, eval, sample");
             }
             return 0;
         } catch (RefragException e) {
             err.println("refrag: " + e.getMessage().replace('\n', ' '));
             return 2;
         } catch (RuntimeException | Error e) {
-            err.println("refrag: unexpected failure: " + String.valueOf(e).replace('\n', ' ')
-                    + (verbose ? "" : " (--verbose prints the stack trace)"));
-            if (verbose) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return unexpected(e, verbose);
         }
+    }
+
+    /**
+     * Reports a failure no check foresaw: one line, the stack trace only when asked for.
+     *
+     * @return exit code 1
+     */
+    int unexpected(Throwable e, boolean verbose) {
+        err.println("refrag: unexpected failure: " + String.valueOf(e).replace('\n', ' ')
+                + (verbose ? "" : " (--verbose prints the stack trace)"));
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        return 1;
+    }
+
+    /** @return the usage lines of one command, or an empty string for an unknown command */
+    static String usage(String command) {
+        StringBuilder sb = new StringBuilder();
+        boolean in = false;
+        for (String line : usage().split("\n")) {
+            if (line.startsWith("  ") && !line.startsWith("   ")) {
+                in = line.substring(2).startsWith(command + " ");
+            }
+            if (in) {
+                sb.append(sb.isEmpty() ? "usage: java -jar refrag-bench.jar" + System.lineSeparator() : "")
+                        .append(line).append(System.lineSeparator());
+            }
+        }
+        return sb.toString().stripTrailing();
     }
 
     private static String usage() {
         return String.join("\n",
                 "usage: java -jar refrag-bench.jar <command> [options] [--verbose]",
-                "  generate   --decoder DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]",
-                "             [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--threads N] [--json]",
-                "  generate   --decoder DIR --encoder DIR [--projector FILE] --question TEXT --context-file FILE",
-                "             [--k N] [--p F] [--policy NAME] [--policy-file FILE] [--pooling cls|mean|pooler]",
-                "             [--full-context] [sampling and device options] [--json]",
-                "  compare    --decoder DIR --encoder DIR [--projector FILE] --question TEXT --context-file FILE",
-                "             [--passages N] [--k 8,16,32] [--p F] [--policy NAME] [--repeats R] [--chart FILE.svg]",
+                "  generate   (--decoder DIR | --model DIR) --prompt TEXT [--max-new-tokens N] [--temperature T]",
+                "             [--top-k K] [--top-p P] [--seed S] [--device D] [--precision fp32|fp16] [--threads N]",
+                "             [--json]",
+                "  generate   (--model DIR | --decoder DIR --encoder DIR [--projector FILE]) --question TEXT",
+                "             --context-file FILE [--k N] [--p F] [--policy NAME] [--policy-file FILE]",
+                "             [--pooling cls|mean|pooler] [--full-context] [sampling and device options] [--json]",
+                "  compare    (--model DIR | --decoder DIR --encoder DIR [--projector FILE]) --context-file FILE",
+                "             (--question TEXT | --prompt TEXT) [--passages N] [--k 8,16,32] [--p F] [--policy NAME]",
+                "             [--repeats R] [--chart FILE.svg] [--eval-corpus FILE [--eval-documents 40]]",
                 "             [sampling and device options] [--json]",
                 "  perplexity --decoder DIR --text-file FILE [--device D] [--precision fp32|fp16] [--threads N] [--json]",
+                "  eval       (--model DIR | --decoder DIR --encoder DIR [--projector FILE]) [--encoder DIR]",
+                "             (--corpus FILE | --sample-documents N [--sample-tokens T] [--sample-seed S] | --qa FILE)",
+                "             [--s 64] [--o 32] [--k 8,16,32] [--p 0,0.25] [--policy none,random,...] [--documents N]",
+                "             [--seed S] [--chart FILE.svg] [device options] [--json]",
+                "  sample     --decoder DIR --documents N --output FILE [--tokens 256] [--seed S] [device options]",
+                "             (a corpus the decoder writes itself, one document per line, for training and eval)",
                 "  train      reconstruct|cpt|policy --config FILE.json [--threads N] [--json]",
                 "             (config keys: see TrainingTask.read; progress on stderr; writes OUTPUT/refrag.json)");
     }
@@ -106,12 +149,12 @@ public final class Main {
     private void generate(List<String> argv) {
         Args a = Args.parse("generate", argv, union(Set.of("decoder", "prompt"), PIPELINE_OPTIONS, MODEL_OPTIONS,
                 SAMPLING_OPTIONS), Set.of("json", "full-context"));
-        Path decoderDir = a.requireDir("decoder");
         GenerationOptions options = generationOptions(a);
         if (a.has("context-file") || a.has("question")) {
-            generateRefrag(a, decoderDir, options);
+            generateRefrag(a, options);
             return;
         }
+        Path decoderDir = Pipelines.manifest(a, false, true).decoder();
         String prompt = a.requireString("prompt");
         try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, modelOptions(a))) {
             long start = System.nanoTime();
@@ -126,12 +169,14 @@ public final class Main {
         }
     }
 
-    private void generateRefrag(Args a, Path decoderDir, GenerationOptions generation) {
+    private void generateRefrag(Args a, GenerationOptions generation) {
         String question = a.requireString("question");
         List<String> passages = RefragRequest.readPassages(a.requireFile("context-file"));
-        RefragOptions options = refragOptions(a, generation, a.integer("k", 16)).toBuilder()
-                .optFullContext(a.flag("full-context")).build();
-        try (Refrag refrag = Pipelines.open(a, decoderDir, !a.flag("full-context"))) {
+        checkFraction(a);
+        RefragOptions.builder().optK(a.integer("k", RefragManifest.DEFAULT_K)); // checked before any model loads
+        try (Refrag refrag = Pipelines.open(a, !a.flag("full-context"))) {
+            RefragOptions options = refragOptions(a, refrag.defaults(), generation,
+                    a.integer("k", refrag.defaults().k())).toBuilder().optFullContext(a.flag("full-context")).build();
             RefragResult r = refrag.generate(RefragRequest.of(question, passages), options);
             if (a.flag("json")) {
                 out.println(JSON.toJson(refragJson(r)));
@@ -165,12 +210,24 @@ public final class Main {
     }
 
     /** Per-request options; the policy is the pipeline's default, set from --policy by {@link Pipelines}. */
-    static RefragOptions refragOptions(Args a, GenerationOptions generation, int k) {
-        return RefragOptions.builder()
+    /**
+     * @param a parsed options ({@code --p} overrides the pipeline's default fraction)
+     * @param defaults the pipeline's defaults ({@code refrag.json}'s k and p for a REFRAG folder)
+     * @param generation sampling options
+     * @param k chunk size
+     * @return the request options
+     */
+    static RefragOptions refragOptions(Args a, RefragOptions defaults, GenerationOptions generation, int k) {
+        return defaults.toBuilder()
                 .optK(k)
-                .optExpansionFraction(a.number("p", 0f))
+                .optExpansionFraction(a.has("p") ? a.number("p", 0f) : defaults.expansionFraction())
                 .optGeneration(generation)
                 .build();
+    }
+
+    /** Checks {@code --p} before any model loads. */
+    static void checkFraction(Args a) {
+        RefragOptions.builder().optExpansionFraction(a.number("p", 0f));
     }
 
     private void perplexity(List<String> argv) {
@@ -201,6 +258,23 @@ public final class Main {
             } else {
                 out.printf("%d tokens, mean NLL %.4f nats/token, perplexity %.3f%n", tokens.length, mean, Math.exp(mean));
             }
+        }
+    }
+
+    /** {@code sample}: documents the decoder writes from BOS at temperature 1, one per line (document i: seed + i). */
+    private void sample(List<String> argv) {
+        Args a = Args.parse("sample", argv, union(Set.of("decoder", "documents", "tokens", "seed", "output"),
+                MODEL_OPTIONS), Set.of());
+        if (!a.has("output")) {
+            throw new UsageException("sample: --output FILE is required");
+        }
+        Path output = a.optOutputFile("output");
+        CorpusSource.Sampled spec = new CorpusSource.Sampled(a.integer("documents", 0), a.integer("tokens", 256),
+                a.longValue("seed", 0)); // checks the counts before any model loads
+        try (CausalDecoder decoder = Providers.loadDecoder(a.requireDir("decoder"), modelOptions(a))) {
+            TrainingCorpus corpus = spec.resolve(decoder);
+            Eval.write(output, String.join("\n", corpus.documents()) + "\n");
+            err.printf("sample: %d documents written to %s%n", corpus.documents().size(), output);
         }
     }
 
@@ -241,8 +315,10 @@ public final class Main {
     static void applyThreads(Args a) {
         if (a.has("threads")) {
             int threads = a.integer("threads", 0);
-            if (threads < 1) {
-                throw new UsageException("--threads must be >= 1, got " + threads);
+            int cores = Runtime.getRuntime().availableProcessors();
+            if (threads < 1 || threads > cores) {
+                throw new UsageException("--threads must be in [1, " + cores + "] (the cores available), got "
+                        + threads);
             }
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         }

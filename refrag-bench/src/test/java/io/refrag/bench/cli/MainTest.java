@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.testing.Json;
 import io.refrag.core.testing.SharedModels;
 import org.junit.jupiter.api.Test;
@@ -18,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /** The CLI as a user runs it: exit codes, one-line errors, JSON fields. */
 class MainTest {
@@ -36,6 +39,18 @@ class MainTest {
         int code = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8)).run(args);
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** @return a copy of the stories260K folder under {@code tmp}, to edit */
+    private Path copyOfStories(String name) throws java.io.IOException {
+        Path copy = tmp.resolve(name);
+        Files.createDirectories(copy);
+        try (var files = Files.list(SharedModels.stories())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, copy.resolve(f.getFileName().toString()));
+            }
+        }
+        return copy;
     }
 
     private static String stories() {
@@ -99,6 +114,20 @@ class MainTest {
         assertEquals(1.0, runs.get(0).getAsJsonObject().get("ttftSpeedup").getAsDouble(), 1e-12);
         assertTrue(runs.get(4).getAsJsonObject().get("cached").getAsBoolean());
         assertTrue(Files.readString(chart).contains("<polyline"));
+
+        // quality beside speed, also when p > 0 meets the "none" policy (which expands nothing)
+        Run q = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
+                "--question", "Who had a dog?", "--context-file", ctx.toString(), "--k", "8,16", "--repeats", "1",
+                "--max-new-tokens", "3", "--p", "0.25", "--eval-corpus",
+                SharedModels.shippedModel().resolve("heldout-stories.txt").toString(), "--eval-documents", "2",
+                "--json");
+        assertEquals(0, q.code(), q.err());
+        assertEquals(2, q.json().get("heldOutDocuments").getAsInt());
+        for (var e : q.json().getAsJsonArray("runs")) {
+            assertTrue(e.getAsJsonObject().has("heldOutNll") && e.getAsJsonObject().has("gainKept"), e.toString());
+        }
+        assertEquals(1.0, q.json().getAsJsonArray("runs").get(0).getAsJsonObject().get("gainKept").getAsDouble(),
+                1e-9, "full context keeps all of its own gain");
     }
 
     @Test
@@ -122,6 +151,24 @@ class MainTest {
         assertEquals(2, badP.code());
         assertTrue(badP.err().contains("[0, 1]"), badP.err());
 
+        Run twice = run("generate", "--decoder", stories(), "--prompt", "x", "--prompt", "y");
+        assertEquals(2, twice.code());
+        assertTrue(twice.err().contains("--prompt is given twice"), twice.err());
+        Run help = run("eval", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("eval ") && !help.out().contains("  compare "), help.out());
+        Run policyFile = run("generate", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
+                "--question", "q", "--context-file", SharedModels.path("data/corpus_small.txt").toString(),
+                "--policy-file", SharedModels.shippedModel().resolve("policy.safetensors").toString());
+        assertEquals(2, policyFile.code());
+        assertTrue(policyFile.err().contains("needs --policy learned"), policyFile.err());
+
+        Run bigK = run("generate", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
+                "--question", "q", "--context-file", SharedModels.path("data/corpus_small.txt").toString(),
+                "--k", "4096");
+        assertEquals(2, bigK.code());
+        assertTrue(bigK.err().contains("exceeds the encoder's maximum input"), bigK.err());
+
         assertEquals(2, run("bogus").code());
         assertEquals(2, run().code());
         Run noTask = run("train", "--config", "x.json");
@@ -133,27 +180,175 @@ class MainTest {
     }
 
     @Test
-    void anUnexpectedFailureIsOneLineWithExitOneAndTheTraceOnlyWithVerbose() throws Exception {
-        Path decoder = tmp.resolve("decoder");
-        Files.createDirectories(decoder);
-        try (var files = Files.list(SharedModels.stories())) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                Files.copy(f, decoder.resolve(f.getFileName().toString()));
+    void anUnexpectedFailureIsOneLineWithExitOneAndTheTraceOnlyWithVerbose() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Main main = new Main(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(1, main.unexpected(new IllegalStateException("broken\ninvariant"), false));
+        String quiet = err.toString(StandardCharsets.UTF_8);
+        assertEquals(1, quiet.strip().lines().count(), quiet);
+        assertTrue(quiet.startsWith("refrag: unexpected failure: java.lang.IllegalStateException: broken invariant")
+                && quiet.contains("--verbose"), quiet);
+        err.reset();
+        assertEquals(1, main.unexpected(new IllegalStateException("broken"), true));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("\tat "), "the stack trace follows with --verbose");
+    }
+
+    @Test
+    void configsThatUsedToEndInAStackTraceExitTwoWithOneLine() throws Exception {
+        for (String[] edit : new String[][] {{"eos_token_id", "[\"a\"]", "eos_token_id"},
+            {"num_attention_heads", "0", "num_attention_heads"}, {"rms_norm_eps", "-1e-5", "rms_norm_eps"},
+            {"hidden_size", "4294967360", "hidden_size"}}) {
+            Path decoder = copyOfStories("decoder-" + edit[0]);
+            JsonObject config = JsonParser.parseString(Files.readString(decoder.resolve("config.json")))
+                    .getAsJsonObject();
+            config.add(edit[0], JsonParser.parseString(edit[1]));
+            Files.writeString(decoder.resolve("config.json"), config.toString());
+            Run r = run("generate", "--decoder", decoder.toString(), "--prompt", "x");
+            assertEquals(2, r.code(), edit[0] + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(edit[2]), r.err());
+        }
+        Run threads = run("generate", "--decoder", stories(), "--prompt", "x", "--threads", "100000");
+        assertEquals(2, threads.code());
+        assertTrue(threads.err().contains("--threads must be in [1, "), threads.err());
+        Run passages = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
+                "--context-file", SharedModels.path("data/corpus_small.txt").toString(), "--question", "q",
+                "--passages", "-1");
+        assertEquals(2, passages.code());
+        assertTrue(passages.err().contains("--passages must be >= 1"), passages.err());
+    }
+
+    @Test
+    void nanWeightsGiveAClearErrorInsteadOfEmptyText() throws Exception {
+        Path decoder = copyOfStories("nan-decoder");
+        Path weights = decoder.resolve("model.safetensors");
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(weights)) {
+            for (String name : c.names()) {
+                float[] v = c.readFloats(name);
+                if (name.equals("model.norm.weight")) {
+                    v[0] = Float.NaN;
+                }
+                w.add(name, v, c.info(name).shape());
             }
         }
-        JsonObject config = JsonParser.parseString(Files.readString(decoder.resolve("config.json"))).getAsJsonObject();
-        JsonArray eos = new JsonArray();
-        eos.add("a"); // a number is expected: the config reader fails in a way no check foresaw
-        config.add("eos_token_id", eos);
-        Files.writeString(decoder.resolve("config.json"), config.toString());
+        w.write(weights);
+        Run r = run("generate", "--decoder", decoder.toString(), "--prompt", "Once", "--threads", "1");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("non-finite value (NaN) in its logits") && r.err().contains("weights"), r.err());
+        Path text = tmp.resolve("story.txt");
+        Files.writeString(text, "Once upon a time there was a cat.");
+        Run ppl = run("perplexity", "--decoder", decoder.toString(), "--text-file", text.toString(), "--threads", "1");
+        assertEquals(2, ppl.code(), "no NaN perplexity with exit 0: " + ppl.out() + ppl.err());
+        assertTrue(ppl.err().contains("non-finite value (NaN) in its token NLLs"), ppl.err());
+    }
 
-        Run quiet = run("generate", "--decoder", decoder.toString(), "--prompt", "x");
-        assertEquals(1, quiet.code());
-        assertEquals(1, quiet.err().strip().lines().count(), quiet.err());
-        assertTrue(quiet.err().startsWith("refrag: unexpected failure: ") && quiet.err().contains("--verbose"),
-                quiet.err());
-        Run verbose = run("generate", "--decoder", decoder.toString(), "--prompt", "x", "--verbose");
-        assertEquals(1, verbose.code());
-        assertTrue(verbose.err().contains("\tat "), "the stack trace follows with --verbose");
+    @Test
+    void aHugeMaxNewTokensIsBoundedByTheContextNotAllocated() {
+        Run r = run("generate", "--decoder", stories(), "--prompt", "Once", "--max-new-tokens", "2147483647",
+                "--json", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        int generated = r.json().get("generatedTokens").getAsInt();
+        assertTrue(generated >= 1 && generated <= 512, "at most the context length: " + generated);
+    }
+
+    @Test
+    void evalReportsEveryModeAsJsonAndRefusesBadInput() throws Exception {
+        String heldOut = SharedModels.shippedModel().resolve("heldout-stories.txt").toString();
+        Run r = run("eval", "--model", SharedModels.shippedModel().toString(), "--corpus", heldOut, "--documents", "3",
+                "--k", "8,16", "--p", "0,0.25", "--policy", "random,learned", "--json", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        JsonObject json = r.json();
+        assertEquals(3, json.get("documents").getAsInt());
+        assertEquals(0, json.get("skipped").getAsInt());
+        JsonArray rows = json.getAsJsonArray("rows");
+        assertEquals(2 + 2 * (1 + 2), rows.size(), "none, full, then per k: p=0 and p=0.25 x 2 policies");
+        for (var e : rows) {
+            JsonObject row = e.getAsJsonObject();
+            for (String key : new String[] {"mode", "k", "p", "policy", "meanNll", "perplexity", "gainKept",
+                "decoderInputLength", "ttftMillis"}) {
+                assertTrue(row.has(key), key + " in " + row);
+            }
+            assertTrue(!row.has("exactMatch"), "QA fields only with --qa");
+        }
+        assertEquals("none", rows.get(0).getAsJsonObject().get("mode").getAsString());
+        assertEquals(1.0, rows.get(1).getAsJsonObject().get("gainKept").getAsDouble(), 1e-9);
+        JsonObject learned = rows.get(4).getAsJsonObject();
+        assertEquals("learned", learned.get("policy").getAsString());
+        assertEquals(8, learned.get("k").getAsInt());
+        assertTrue(r.err().contains("eval: 3/3"), "progress with a total: " + r.err());
+
+        Path chart = tmp.resolve("q.svg");
+        Run table = run("eval", "--model", SharedModels.shippedModel().toString(), "--corpus", heldOut,
+                "--documents", "2", "--k", "8", "--p", "0", "--chart", chart.toString(), "--threads", "1");
+        assertEquals(0, table.code(), table.err());
+        assertTrue(table.out().contains("refrag k=8 p=0.0") && table.out().contains("gain kept"), table.out());
+        assertTrue(Files.readString(chart).contains("refrag k=8 p=0.0"), "labelled points");
+
+        Path empty = tmp.resolve("empty.txt");
+        Files.writeString(empty, "\n\n");
+        for (String[] bad : new String[][] {{"--s", "0"}, {"--o", "-1"}, {"--policy", "bogus"},
+            {"--corpus", empty.toString()}, {"--chart", tmp.resolve("no/such/dir.svg").toString()}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("eval", "--model",
+                    SharedModels.shippedModel().toString(), "--documents", "1"));
+            if (!bad[0].equals("--corpus")) {
+                args.addAll(List.of("--corpus", heldOut));
+            }
+            args.addAll(List.of(bad));
+            Run e = run(args.toArray(String[]::new));
+            assertEquals(2, e.code(), String.join(" ", bad) + ": " + e.err());
+            assertEquals(1, e.err().strip().lines().count(), e.err());
+        }
+    }
+
+    @Test
+    void theReadmesMainJobRunsOnTheShippedModelAndReportsSpeedAndQuality() throws Exception {
+        String readme = Files.readString(SharedModels.repo("README.md"));
+        String prefix = "mvn -B -q install -DskipTests && java -jar refrag-bench/target/refrag-bench.jar ";
+        String line = readme.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow();
+        List<String> args = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([^\"]*)\"|(\\S+)")
+                .matcher(line.substring(prefix.length()));
+        while (m.find()) {
+            String arg = m.group(1) != null ? m.group(1) : m.group(2);
+            // the README runs from the repository root; this test runs in the module folder
+            args.add(arg.startsWith("models/") ? SharedModels.repo(arg).toString() : arg);
+        }
+        assertEquals("compare", args.get(0));
+        Run r = run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        for (String mode : new String[] {"full-context", "refrag k=8 cached", "refrag k=16 cached",
+            "refrag k=32 cached"}) {
+            assertTrue(r.out().contains(mode), mode + " in\n" + r.out());
+        }
+        assertTrue(r.out().contains("continues:") && r.out().contains("TTFT x") && r.out().contains("gain kept")
+                && r.out().contains("never trained on"), r.out());
+    }
+
+    @Test
+    void sampleWritesOneDocumentPerLineAndOutputFoldersAreCheckedFirst() throws Exception {
+        Path out = tmp.resolve("stories.txt");
+        Run r = run("sample", "--decoder", stories(), "--documents", "3", "--tokens", "12", "--seed", "4", "--output",
+                out.toString(), "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(3, lines.size());
+        assertTrue(lines.stream().noneMatch(String::isBlank));
+        Run again = run("sample", "--decoder", stories(), "--documents", "3", "--tokens", "12", "--seed", "4",
+                "--output", tmp.resolve("again.txt").toString(), "--threads", "1");
+        assertEquals(0, again.code());
+        assertEquals(lines, Files.readAllLines(tmp.resolve("again.txt")), "seeded");
+
+        Run noFolder = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
+                "--context-file", SharedModels.path("data/corpus_small.txt").toString(), "--question", "q",
+                "--chart", tmp.resolve("missing/chart.svg").toString());
+        assertEquals(2, noFolder.code());
+        assertTrue(noFolder.err().contains("does not exist"), noFolder.err());
+        Run both = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
+                "--context-file", SharedModels.path("data/corpus_small.txt").toString(), "--question", "q",
+                "--prompt", "p");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("not both"), both.err());
     }
 }

@@ -10,7 +10,9 @@ import io.refrag.core.Refrag;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
+import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ModelOptions;
@@ -134,7 +136,7 @@ class TrainingIT {
     }
 
     @Test
-    void resumeAfterACrashEqualsAnUninterruptedRun(@TempDir Path tmp) {
+    void resumeAfterACrashEqualsAnUninterruptedRun(@TempDir Path tmp) throws Exception {
         TrainingOptions six = TrainingOptions.builder().optSteps(6).optBatchSize(2).optCheckpointEvery(3)
                 .optSeed(5).build();
         new ReconstructionTask(new ReconstructionConfig(base(tmp.resolve("straight"), passages).optEvalSamples(2)
@@ -146,11 +148,40 @@ class TrainingIT {
                 throw new IllegalStateException("simulated crash after the step-3 checkpoint");
             }
         }));
+        Path leftover = tmp.resolve("resumed/" + AtomicFiles.TEMP_PREFIX + "projector.safetensors42.tmp");
+        Files.writeString(leftover, "half a file");
         crashing.run(TrainingListener.none());
+        assertFalse(Files.exists(leftover), "resume removes the temporary files a crash left");
         for (String name : List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")) {
             assertArrayEquals(read(tmp.resolve("straight/projector.safetensors"), name),
                     read(tmp.resolve("resumed/projector.safetensors"), name), name);
         }
+        // a state file whose step is beyond the run, or not a number, is refused instead of resumed silently
+        Path state = tmp.resolve("resumed/trainer-state.safetensors");
+        for (String step : List.of("999", "abc")) {
+            SafetensorsWriter w = new SafetensorsWriter().metadata("refrag.task", "reconstruct")
+                    .metadata("refrag.step", step);
+            try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(state)) {
+                for (String name : c.names()) {
+                    w.add(name, c.readFloats(name), c.info(name).shape());
+                }
+            }
+            w.write(state);
+            var e = assertThrows(io.refrag.core.exception.ModelLoadException.class,
+                    () -> crashing.run(TrainingListener.none()));
+            assertTrue(e.getMessage().contains("refrag.step must be a whole number in [0, 6]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void divergenceStopsTrainingWithoutExportingNonFiniteWeights(@TempDir Path tmp) {
+        TrainingOptions wild = TrainingOptions.builder().optSteps(30).optBatchSize(2).optLearningRate(1e12)
+                .optWarmupSteps(0).optMaxGradNorm(1e30).optSeed(9).build();
+        ReconstructionTask task = new ReconstructionTask(new ReconstructionConfig(base(tmp.resolve("out"), passages)
+                .optEvalSamples(2).optOptions(wild).build(), 2, null, false));
+        var e = assertThrows(io.refrag.core.exception.RefragException.class, () -> task.run(TrainingListener.none()));
+        assertTrue(e.getMessage().contains("training diverged"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("out/projector.safetensors")), "nothing non-finite was exported");
     }
 
     @Test

@@ -1,37 +1,53 @@
 package io.refrag.core.cache;
 
+import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.exception.RefragException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import java.util.zip.CRC32;
 
 /**
  * A persistent chunk-embedding store that survives restarts: a folder of immutable safetensors segments (one F32
- * tensor per entry, named by its key), read through memory maps. New entries are buffered and written as a new segment
- * on {@link #flush()} (automatically every {@code flushEvery} puts, and on close), through a temporary file and an
- * atomic rename, so a crash mid-write leaves the previous segments intact and no partial segment behind.
- * Thread-safe.
+ * tensor per entry, named by its key, with its CRC-32 in the segment's metadata). New entries are buffered and written
+ * as a new segment on {@link #flush()} (automatically every {@code flushEvery} puts, and on close), through a temporary
+ * file and an atomic rename, so a crash mid-write leaves the previous segments intact and no partial segment behind.
+ *
+ * <p>Damage never becomes a wrong answer: an entry whose checksum does not match, or a file that is not a readable
+ * segment (truncated, foreign, empty, written without checksums), is moved aside as {@code NAME.quarantined} with a
+ * warning, and its entries are computed again. A folder that cannot be written turns the store into a read-only one
+ * (new entries stay in the memory tier) with one warning. Thread-safe.
  */
 public final class DiskChunkCache extends CountingChunkCache {
+    private static final Logger LOG = LoggerFactory.getLogger(DiskChunkCache.class);
     private static final String SUFFIX = ".safetensors";
+    private static final String CRC_PREFIX = "refrag.crc32.";
+    private static final String QUARANTINE_SUFFIX = ".quarantined";
 
     private final Path dir;
     private final int flushEvery;
     private final Map<String, float[]> pending = new ConcurrentHashMap<>();
     private final Map<String, SafetensorsCheckpoint> index = new ConcurrentHashMap<>();
     private final List<SafetensorsCheckpoint> segments = new ArrayList<>();
+    private volatile boolean writable = true;
 
     /**
-     * Opens (or creates) a store, indexing every complete segment and deleting temporary files a crash left.
+     * Opens (or creates) a store: indexes every complete segment, quarantines unreadable files and deletes the
+     * temporary files a crash left (only this project's: {@link AtomicFiles#TEMP_PREFIX}).
      *
      * @param dir the store's folder
      * @param flushEvery buffered entries that trigger writing a segment
@@ -41,19 +57,44 @@ public final class DiskChunkCache extends CountingChunkCache {
         this.flushEvery = Math.max(1, flushEvery);
         try {
             Files.createDirectories(dir);
-            try (Stream<Path> files = Files.list(dir)) {
-                for (Path f : files.sorted().toList()) {
-                    String name = f.getFileName().toString();
-                    if (name.startsWith(".") && name.endsWith(".tmp")) {
-                        Files.deleteIfExists(f);
-                    } else if (name.endsWith(SUFFIX)) {
-                        addSegment(SafetensorsCheckpoint.openFile(f));
-                    }
+        } catch (IOException e) {
+            readOnly("cannot create the chunk cache folder " + dir + " (" + e + ")");
+            return;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.sorted().toList()) {
+                if (AtomicFiles.isLeftover(f)) {
+                    Files.deleteIfExists(f);
+                } else if (f.getFileName().toString().endsWith(SUFFIX)) {
+                    open(f);
                 }
             }
         } catch (IOException e) {
-            throw new RefragException("cannot open chunk cache folder " + dir + ": " + e.getMessage(), e);
+            throw new RefragException("cannot list chunk cache folder " + dir + ": " + e.getMessage(), e);
         }
+        if (!Files.isWritable(dir)) {
+            readOnly("the chunk cache folder " + dir + " is not writable");
+        }
+    }
+
+    private void open(Path f) {
+        if (!Files.isRegularFile(f)) {
+            LOG.warn("chunk cache: skipping {}: not a regular file", f);
+            return;
+        }
+        SafetensorsCheckpoint segment;
+        try {
+            segment = SafetensorsCheckpoint.openFile(f);
+        } catch (RefragException e) {
+            quarantine(f, "not a readable segment: " + e.getMessage());
+            return;
+        }
+        if (!segment.names().stream().allMatch(k -> segment.metadata().containsKey(CRC_PREFIX + k))) {
+            segment.close();
+            quarantine(f, "written without checksums");
+            return;
+        }
+        addSegment(segment);
     }
 
     private synchronized void addSegment(SafetensorsCheckpoint segment) {
@@ -63,19 +104,59 @@ public final class DiskChunkCache extends CountingChunkCache {
         }
     }
 
+    private void readOnly(String why) {
+        writable = false;
+        LOG.warn("{}: chunk embeddings will not persist (only the in-memory tier keeps them)", why);
+    }
+
     @Override
     public float[] get(String key) {
         float[] v = pending.get(key);
         if (v == null) {
             SafetensorsCheckpoint segment = index.get(key);
-            v = segment == null ? null : segment.readFloats(key);
+            v = segment == null ? null : verified(segment, key);
         }
         return counted(v);
     }
 
+    /** Reads an entry and checks it against its checksum; a damaged segment is quarantined and null returned. */
+    private float[] verified(SafetensorsCheckpoint segment, String key) {
+        try {
+            float[] v = segment.readFloats(key);
+            if (crc(v).equals(segment.metadata().get(CRC_PREFIX + key))) {
+                return v;
+            }
+            drop(segment, "entry " + key + " does not match its checksum");
+        } catch (RefragException e) {
+            drop(segment, e.getMessage());
+        }
+        return null;
+    }
+
+    private synchronized void drop(SafetensorsCheckpoint segment, String why) {
+        if (!segments.remove(segment)) {
+            return; // another thread dropped it already
+        }
+        segment.names().forEach(k -> index.remove(k, segment));
+        segment.close();
+        Path file = segment.info(segment.names().iterator().next()).file();
+        quarantine(file, why);
+    }
+
+    private void quarantine(Path file, String why) {
+        Path aside = file.resolveSibling(file.getFileName() + QUARANTINE_SUFFIX);
+        try {
+            Files.move(file, aside);
+            LOG.warn("chunk cache: {} ({}); moved aside as {}; its entries will be computed again", file, why,
+                    aside.getFileName());
+        } catch (IOException e) {
+            LOG.warn("chunk cache: ignoring {} ({}); it could not be moved aside: {}", file, why, e.toString());
+        }
+    }
+
     @Override
     public void put(String key, float[] embedding) {
-        if (index.containsKey(key)) {
+        if (!writable || index.containsKey(key)) {
             return;
         }
         pending.put(key, embedding);
@@ -84,18 +165,30 @@ public final class DiskChunkCache extends CountingChunkCache {
         }
     }
 
-    /** Writes buffered entries as a new segment (no-op when none are buffered). */
+    /** Writes buffered entries as a new segment (no-op when none are buffered or the folder cannot be written). */
     public synchronized void flush() {
-        if (pending.isEmpty()) {
+        if (pending.isEmpty() || !writable) {
             return;
         }
         Map<String, float[]> batch = Map.copyOf(pending);
         SafetensorsWriter w = new SafetensorsWriter();
-        batch.forEach((k, v) -> w.add(k, v, v.length));
+        batch.forEach((k, v) -> w.add(k, v, v.length).metadata(CRC_PREFIX + k, crc(v)));
         Path file = dir.resolve("segment-" + System.currentTimeMillis() + "-" + UUID.randomUUID() + SUFFIX);
-        w.write(file);
-        addSegment(SafetensorsCheckpoint.openFile(file));
+        try {
+            w.write(file);
+            addSegment(SafetensorsCheckpoint.openFile(file));
+        } catch (RefragException e) {
+            readOnly("cannot write chunk cache segment " + file + " (" + e.getMessage() + ")");
+        }
         batch.keySet().forEach(pending::remove);
+    }
+
+    private static String crc(float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(v);
+        CRC32 crc = new CRC32();
+        crc.update(b);
+        return HexFormat.of().toHexDigits((int) crc.getValue());
     }
 
     /** @return entries stored or buffered */
@@ -103,11 +196,16 @@ public final class DiskChunkCache extends CountingChunkCache {
         return index.size() + pending.size();
     }
 
+    /** Writes what is buffered (a failure only warns) and closes every segment. */
     @Override
     public synchronized void close() {
-        flush();
-        segments.forEach(SafetensorsCheckpoint::close);
-        segments.clear();
-        index.clear();
+        try {
+            flush();
+        } finally {
+            segments.forEach(SafetensorsCheckpoint::close);
+            segments.clear();
+            index.clear();
+            pending.clear();
+        }
     }
 }

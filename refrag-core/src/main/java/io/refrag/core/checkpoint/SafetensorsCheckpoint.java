@@ -14,18 +14,24 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The tensors of one safetensors file or of a sharded checkpoint ({@code model.safetensors.index.json}), read through
- * memory maps so a multi-GB checkpoint is never held twice in RAM.
+ * The tensors of one safetensors file or of a sharded checkpoint ({@code model.safetensors.index.json}).
  *
- * <p>Only headers are parsed on open; {@link #data(String)} maps one tensor's bytes on demand.
+ * <p>Only headers are parsed on open; {@link #data(String)} reads one tensor's bytes on demand, with positional reads
+ * into memory the buffer owns. Nothing is memory-mapped: native code that copied from a mapping of a file truncated or
+ * rewritten meanwhile would die of SIGBUS, whereas a short read becomes a {@link ModelLoadException}. A checkpoint is
+ * never held twice in RAM: each tensor's bytes live only until the model has copied them.
  */
 public final class SafetensorsCheckpoint implements AutoCloseable {
     /** Single-file weights name inside an HF folder. */
@@ -98,8 +104,10 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
                 files.add(shard);
             }
             return files;
-        } catch (IOException | JsonParseException | IllegalStateException e) {
-            throw new ModelLoadException("cannot read sharded index " + index + ": " + e.getMessage(), e);
+        } catch (IOException | JsonParseException | IllegalStateException | ClassCastException
+                | UnsupportedOperationException e) {
+            throw new ModelLoadException("cannot read sharded index " + index + " (expected {\"weight_map\": "
+                    + "{tensor: shard file}}): " + e.getMessage(), e);
         }
     }
 
@@ -134,7 +142,8 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         ch.read(lenBuf, 0);
         long headerLen = lenBuf.flip().getLong();
         if (headerLen <= 0 || headerLen > size - 8 || headerLen > 100_000_000L) {
-            throw new ModelLoadException(file + " has an invalid safetensors header length " + headerLen);
+            throw new ModelLoadException(file + " is not a safetensors file: its first 8 bytes are not the length of "
+                    + "a header inside the file (" + size + " bytes)");
         }
         ByteBuffer header = ByteBuffer.allocate((int) headerLen);
         ch.read(header, 8);
@@ -146,27 +155,55 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         }
         long start = 8 + headerLen;
         long dataLen = size - start;
+        List<TensorInfo> inFile = new ArrayList<>();
         for (Map.Entry<String, JsonElement> e : root.entrySet()) {
-            if (e.getKey().equals("__metadata__")) {
-                e.getValue().getAsJsonObject().entrySet()
-                        .forEach(m -> meta.put(m.getKey(), m.getValue().getAsString()));
-                continue;
+            try {
+                if (e.getKey().equals("__metadata__")) {
+                    e.getValue().getAsJsonObject().entrySet()
+                            .forEach(m -> meta.put(m.getKey(), m.getValue().getAsString()));
+                    continue;
+                }
+                inFile.add(tensorInfo(file, e.getKey(), e.getValue().getAsJsonObject(), dataLen));
+            } catch (ClassCastException | IllegalStateException | UnsupportedOperationException
+                    | IndexOutOfBoundsException | NullPointerException | NumberFormatException
+                    | ArithmeticException ex) {
+                throw new ModelLoadException(file + " has a malformed safetensors header entry '" + e.getKey()
+                        + "': expected {\"dtype\": string, \"shape\": [integers], \"data_offsets\": [begin, end]}", ex);
             }
-            JsonObject t = e.getValue().getAsJsonObject();
-            TensorDType dtype = TensorDType.parse(t.get("dtype").getAsString(), e.getKey());
-            long[] shape = t.getAsJsonArray("shape").asList().stream().mapToLong(JsonElement::getAsLong).toArray();
-            long begin = t.getAsJsonArray("data_offsets").get(0).getAsLong();
-            long end = t.getAsJsonArray("data_offsets").get(1).getAsLong();
-            TensorInfo info = new TensorInfo(e.getKey(), dtype, shape, file, begin, end);
-            if (begin < 0 || end > dataLen || end - begin != info.elementCount() * dtype.bytes()) {
-                throw new ModelLoadException(file + ": tensor '" + e.getKey() + "' has offsets [" + begin + ", " + end
-                        + ") inconsistent with shape " + info.shapeText() + " " + dtype + " and data size " + dataLen);
+        }
+        inFile.sort(Comparator.comparingLong(TensorInfo::begin));
+        for (int i = 1; i < inFile.size(); i++) {
+            if (inFile.get(i).begin() < inFile.get(i - 1).end()) {
+                throw new ModelLoadException(file + ": tensors '" + inFile.get(i - 1).name() + "' and '"
+                        + inFile.get(i).name() + "' overlap in the data section");
             }
-            if (out.put(e.getKey(), info) != null) {
-                throw new ModelLoadException("tensor '" + e.getKey() + "' appears in more than one shard (" + file + ")");
+        }
+        for (TensorInfo info : inFile) {
+            if (out.put(info.name(), info) != null) {
+                throw new ModelLoadException("tensor '" + info.name() + "' appears in more than one shard (" + file
+                        + ")");
             }
         }
         return start;
+    }
+
+    private static TensorInfo tensorInfo(Path file, String name, JsonObject t, long dataLen) {
+        TensorDType dtype = TensorDType.parse(t.get("dtype").getAsString(), name);
+        long[] shape = t.getAsJsonArray("shape").asList().stream().mapToLong(JsonElement::getAsLong).toArray();
+        long begin = t.getAsJsonArray("data_offsets").get(0).getAsLong();
+        long end = t.getAsJsonArray("data_offsets").get(1).getAsLong();
+        for (long d : shape) {
+            if (d < 0) {
+                throw new ModelLoadException(file + ": tensor '" + name + "' has a negative dimension in shape "
+                        + Arrays.toString(shape));
+            }
+        }
+        TensorInfo info = new TensorInfo(name, dtype, shape, file, begin, end);
+        if (begin < 0 || end > dataLen || end - begin != info.elementCount() * dtype.bytes()) {
+            throw new ModelLoadException(file + ": tensor '" + name + "' has offsets [" + begin + ", " + end
+                    + ") inconsistent with shape " + info.shapeText() + " " + dtype + " and data size " + dataLen);
+        }
+        return info;
     }
 
     /** @return all tensor names, sorted */
@@ -201,25 +238,36 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     }
 
     /**
-     * Maps one tensor's raw little-endian bytes. The buffer stays valid after {@link #close()} (the mapping lives
-     * until it is garbage collected), but callers copy what they keep.
+     * Reads one tensor's raw little-endian bytes into a direct buffer of its own.
      *
      * @param name a tensor name
-     * @return a read-only little-endian buffer of exactly the tensor's bytes
+     * @return a little-endian buffer of exactly the tensor's bytes
+     * @throws ModelLoadException if the file ends before the tensor does (truncated, or rewritten since it was opened),
+     *     or the tensor is over 2 GiB
      */
     public ByteBuffer data(String name) {
         TensorInfo info = info(name);
-        try {
-            long len = info.end() - info.begin();
-            if (len == 0) {
-                return ByteBuffer.allocateDirect(0).order(ByteOrder.LITTLE_ENDIAN);
-            }
-            FileChannel ch = channels.get(info.file());
-            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart.get(info.file()) + info.begin(), len)
-                    .order(ByteOrder.LITTLE_ENDIAN);
-        } catch (IOException e) {
-            throw new ModelLoadException("cannot map tensor '" + name + "' from " + info.file(), e);
+        long len = info.end() - info.begin();
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new ModelLoadException("tensor '" + name + "' in " + info.file() + " has " + len + " bytes; tensors "
+                    + "over 2 GiB are not supported yet");
         }
+        ByteBuffer buf = ByteBuffer.allocateDirect((int) len).order(ByteOrder.LITTLE_ENDIAN);
+        long start = dataStart.get(info.file()) + info.begin();
+        try {
+            FileChannel ch = channels.get(info.file());
+            while (buf.hasRemaining()) {
+                if (ch.read(buf, start + buf.position()) < 0) {
+                    throw new ModelLoadException(info.file() + " ends inside tensor '" + name + "' (byte "
+                            + (start + buf.position()) + " of " + (start + len) + "): the file is truncated or was "
+                            + "rewritten after it was opened");
+                }
+            }
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read tensor '" + name + "' from " + info.file() + ": "
+                    + e.getMessage(), e);
+        }
+        return buf.flip();
     }
 
     /**

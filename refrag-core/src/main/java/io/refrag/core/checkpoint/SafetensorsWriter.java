@@ -104,7 +104,7 @@ public final class SafetensorsWriter {
         try {
             Path dir = target.toAbsolutePath().getParent();
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+            Path tmp = AtomicFiles.tempFor(target);
             try {
                 try (OutputStream out = Files.newOutputStream(tmp)) {
                     ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);

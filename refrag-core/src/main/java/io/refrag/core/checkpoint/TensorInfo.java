@@ -19,7 +19,7 @@ public record TensorInfo(String name, TensorDType dtype, long[] shape, Path file
     public long elementCount() {
         long n = 1;
         for (long d : shape) {
-            n *= d;
+            n = Math.multiplyExact(n, d);
         }
         return n;
     }

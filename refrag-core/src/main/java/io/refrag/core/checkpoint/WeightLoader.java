@@ -89,7 +89,7 @@ public final class WeightLoader {
             default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + info.dtype()
                     + "; model weights must be F32, F16 or BF16");
         }
-        // raw aliases the mapped/direct buffer; the model keeps its own copy.
+        // raw aliases the direct buffer; the model keeps its own copy.
         NDArray owned = raw.getDataType() == computeType ? raw.duplicate() : raw.toType(computeType, false);
         raw.close();
         owned.setName(name);

@@ -5,6 +5,7 @@ import io.refrag.core.tokenizer.TextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -41,15 +42,34 @@ public final class Chunker {
         List<Tokenized> tokenized = decoderTokenizer.encodeBatch(passages);
         List<Chunk> chunks = new ArrayList<>();
         for (int p = 0; p < passages.size(); p++) {
-            String text = passages.get(p);
-            Tokenized t = tokenized.get(p);
-            for (int start = 0, index = 0; start < t.length(); start += k, index++) {
-                int end = Math.min(t.length(), start + k);
-                int[] ids = java.util.Arrays.copyOfRange(t.ids(), start, end);
-                int charStart = t.charStart()[start];
-                int charEnd = Math.max(charStart, t.charEnd()[end - 1]);
-                chunks.add(new Chunk(p, index, ids, text.substring(charStart, charEnd), charStart, charEnd));
-            }
+            chunks.addAll(chunk(p, passages.get(p), tokenized.get(p), tokenized.get(p).length(), k));
+        }
+        return chunks;
+    }
+
+    /**
+     * Chunks the first {@code count} tokens of an already tokenized passage: how a document's context is cut off at
+     * an exact token count (evaluation), with the same chunks {@link #chunk(List, int)} would give for it.
+     *
+     * @param passage index recorded in the chunks
+     * @param text the passage
+     * @param tokens its tokenization by the decoder's tokenizer (no BOS)
+     * @param count tokens to chunk, at most {@code tokens.length()}
+     * @param k decoder tokens per chunk
+     * @return chunks in order
+     */
+    public static List<Chunk> chunk(int passage, String text, Tokenized tokens, int count, int k) {
+        requireValidK(k);
+        if (count < 0 || count > tokens.length()) {
+            throw new InvalidRequestException("cannot chunk " + count + " of " + tokens.length() + " tokens");
+        }
+        List<Chunk> chunks = new ArrayList<>();
+        for (int start = 0, index = 0; start < count; start += k, index++) {
+            int end = Math.min(count, start + k);
+            int[] ids = Arrays.copyOfRange(tokens.ids(), start, end);
+            int charStart = tokens.charStart()[start];
+            int charEnd = Math.max(charStart, tokens.charEnd()[end - 1]);
+            chunks.add(new Chunk(passage, index, ids, text.substring(charStart, charEnd), charStart, charEnd));
         }
         return chunks;
     }

@@ -32,16 +32,17 @@ public final class Generator {
         decoder.info().requireFits(prompt.length(), "decoder input", "");
         int[] stop = options.stopTokenIds() != null ? options.stopTokenIds() : decoder.info().eosTokenIds();
         // The last sampled token is never fed back, so the cache needs one position less than prompt + new tokens.
-        int capacity = Math.min(maxPositions, prompt.length() + options.maxNewTokens() - 1);
+        int capacity = (int) Math.min(maxPositions, (long) prompt.length() + options.maxNewTokens() - 1);
         Sampler sampler = new Sampler(options);
         TokenListener listener = options.listener();
-        int[] generated = new int[options.maxNewTokens()];
+        // at most one token per free position, plus the one sampled at the last position: never maxNewTokens blindly
+        int[] generated = new int[Math.min(options.maxNewTokens(), maxPositions - prompt.length() + 1)];
         int n = 0;
         String streamed = "";
         FinishReason reason;
         try (DecoderSession session = decoder.newSession(capacity)) {
             long prefillStart = System.nanoTime();
-            float[] logits = session.prefill(prompt);
+            float[] logits = CausalDecoder.requireFinite(session.prefill(prompt), "logits after the prompt");
             long prefillEnd = System.nanoTime();
             long firstToken = 0;
             long lastToken = 0;
@@ -70,7 +71,8 @@ public final class Generator {
                     reason = FinishReason.CONTEXT_LIMIT;
                     break;
                 }
-                logits = session.decode(token);
+                logits = CausalDecoder.requireFinite(session.decode(token), "logits at position "
+                        + session.position());
             }
             int[] ids = Arrays.copyOf(generated, n);
             double ttft = millis(requestStartNanos, firstToken);

@@ -10,7 +10,10 @@ import io.refrag.core.exception.ModelLoadException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -184,11 +187,51 @@ public final class JsonConfig {
         if (e.isJsonArray()) {
             int[] out = new int[e.getAsJsonArray().size()];
             for (int i = 0; i < out.length; i++) {
-                out[i] = e.getAsJsonArray().get(i).getAsInt();
+                JsonElement v = e.getAsJsonArray().get(i);
+                if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber() || v.getAsDouble() != v.getAsInt()) {
+                    throw wrongType(key, "an integer or a list of integers", e);
+                }
+                out[i] = v.getAsInt();
             }
             return out;
         }
         return new int[] {requireInt(key)};
+    }
+
+    /**
+     * Rejects keys outside a known set: a typo such as {@code "trainig"} must not silently fall back to defaults.
+     *
+     * @param allowed the keys this object may hold
+     * @throws ModelLoadException naming the unknown key, the closest allowed one and every allowed key
+     */
+    public void requireKnownKeys(Set<String> allowed) {
+        for (String key : json.keySet()) {
+            if (!allowed.contains(key)) {
+                String closest = allowed.stream().min(Comparator.comparingInt(a -> editDistance(a, key))).orElse("");
+                boolean close = editDistance(closest, key) <= Math.max(2, key.length() / 3);
+                throw new ModelLoadException(source + ": unknown key '" + key + "'"
+                        + (close ? "; did you mean '" + closest + "'?" : "") + " Allowed: " + new TreeSet<>(allowed));
+            }
+        }
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(substitute, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
     }
 
     private ModelLoadException missing(String key, String what) {

@@ -1,5 +1,6 @@
 package io.refrag.core.model;
 
+import io.refrag.core.exception.RefragException;
 import io.refrag.core.tokenizer.TextTokenizer;
 
 import java.util.Arrays;
@@ -63,6 +64,25 @@ public interface CausalDecoder extends AutoCloseable {
             s = e - 1;
         }
         return out;
+    }
+
+    /**
+     * Rejects non-finite decoder outputs (logits, NLLs), which would otherwise become empty text or a NaN metric.
+     *
+     * @param values the outputs
+     * @param where what they are, e.g. "logits at position 12"
+     * @return {@code values}
+     * @throws RefragException naming the likely causes if one is NaN or infinite
+     */
+    static float[] requireFinite(float[] values, String where) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new RefragException("the decoder produced a non-finite value (" + v + ") in its " + where
+                        + "; likely causes: NaN or infinite weights in the checkpoint, a bad config value such as "
+                        + "rms_norm_eps, or chunk embeddings from a broken projector");
+            }
+        }
+        return values;
     }
 
     @Override

@@ -22,6 +22,11 @@ public interface ChunkEncoder extends AutoCloseable {
      */
     float[][] encode(List<String> texts);
 
+    /** @return the most tokens (its own) the encoder reads from one chunk; longer chunks would be truncated */
+    default int maxTokens() {
+        return Integer.MAX_VALUE;
+    }
+
     @Override
     void close();
 }

@@ -80,6 +80,13 @@ public final class Providers {
                 + (known.isEmpty() ? " (is refrag-policy on the class path?)" : ""));
     }
 
+    /** @return the names of every expansion policy on the class path */
+    public static Set<String> policyNames() {
+        TreeSet<String> names = new TreeSet<>();
+        ServiceLoader.load(PolicyProvider.class).forEach(p -> names.addAll(p.names()));
+        return names;
+    }
+
     /**
      * Creates an untrained, seeded policy network for reinforcement-learning training.
      *

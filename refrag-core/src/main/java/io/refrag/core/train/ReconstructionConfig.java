@@ -3,6 +3,7 @@ package io.refrag.core.train;
 import io.refrag.core.json.JsonConfig;
 
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The reconstruction task's settings.
@@ -41,6 +42,7 @@ public record ReconstructionConfig(TrainingConfig base, int maxChunks, Curriculu
         Curriculum curriculum;
         if (c.isObject("curriculum")) {
             JsonConfig cur = c.optObject("curriculum").orElseThrow();
+            cur.requireKnownKeys(Set.of("stages", "ratio", "base"));
             curriculum = new Curriculum(maxChunks, cur.optInt("stages").orElse(9), cur.optDouble("ratio", 2.0),
                     cur.optInt("base").orElse(64));
         } else {

@@ -6,6 +6,7 @@ import io.refrag.core.model.Pooling;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * What every training task needs: the parts to start from, the data, the output folder and the optimiser settings.
@@ -28,6 +29,13 @@ import java.util.Objects;
 public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path output, CorpusSource corpus,
         int heldOutDocuments, int evalSamples, int k, Pooling pooling, String device, TrainingOptions options,
         boolean resume) {
+    /** The JSON keys every task's config may hold. */
+    static final Set<String> KEYS = Set.of("decoder", "encoder", "output", "corpus", "sampleCorpus", "initFrom",
+            "heldOutDocuments", "evalSamples", "k", "pooling", "device", "resume", "training");
+    /** The keys of its {@code training} object. */
+    static final Set<String> OPTION_KEYS = Set.of("steps", "batchSize", "learningRate", "encoderLearningRate",
+            "decoderLearningRate", "weightDecay", "beta1", "beta2", "warmupSteps", "minLearningRateRatio",
+            "maxGradNorm", "seed", "checkpointEvery");
 
     /** Validates the fields; messages name the field and the allowed values. */
     public TrainingConfig {
@@ -74,6 +82,8 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
      * @throws InvalidRequestException for a missing required key or a bad value
      */
     static TrainingConfig read(JsonConfig c) {
+        c.optObject("sampleCorpus").ifPresent(s -> s.requireKnownKeys(Set.of("documents", "tokens", "seed")));
+        c.optObject("training").ifPresent(t -> t.requireKnownKeys(OPTION_KEYS));
         Path dir = c.source().toAbsolutePath().getParent();
         Builder b = builder()
                 .setDecoder(dir.resolve(c.requireString("decoder")))

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
+import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.chunk.Chunk;
@@ -42,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * One training run's parts (decoder, encoder, projector, optionally a policy), the shared pieces of the tasks (chunk
@@ -350,6 +352,11 @@ final class TrainingSession implements AutoCloseable {
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         loss = fn.run(step, u, gc);
                     }
+                    if (!Double.isFinite(loss)) {
+                        throw new RefragException("training diverged at step " + (step + 1) + ": the loss is " + loss
+                                + "; nothing of this step was saved (the last checkpoint in " + config.output()
+                                + " is intact); lower the learning rate or check the data");
+                    }
                     norm = optimizer.step(lr, o.maxGradNorm());
                 }
                 if (!Double.isFinite(norm)) {
@@ -377,6 +384,7 @@ final class TrainingSession implements AutoCloseable {
 
     private int restore(Map<String, NDArray> params, AdamW optimizer) {
         Path file = config.output().resolve(STATE_FILE);
+        removeLeftovers(config.output());
         if (!Files.isRegularFile(file)) {
             LOG.info("resume: no {} yet, starting at step 0", file);
             return 0;
@@ -386,6 +394,7 @@ final class TrainingSession implements AutoCloseable {
             if (!task.equals(written)) {
                 throw new ModelLoadException(file + " was written by the '" + written + "' task, not '" + task + "'");
             }
+            int step = stepOf(file, c.metadata().get("refrag.step"));
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 String name = "param." + e.getKey();
                 if (c.find(name).isEmpty()
@@ -393,16 +402,61 @@ final class TrainingSession implements AutoCloseable {
                     throw new ModelLoadException(file + " has no tensor '" + name + "' of shape "
                             + e.getValue().getShape() + " (written for other parts or settings?)");
                 }
-                e.getValue().set(c.readFloats(name));
+                float[] v = c.readFloats(name);
+                for (float x : v) {
+                    if (!Float.isFinite(x)) {
+                        throw new ModelLoadException(file + ": tensor '" + name + "' holds " + x + "; the state is "
+                                + "damaged, delete it to start over");
+                    }
+                }
+                e.getValue().set(v);
             }
             optimizer.readState(c);
-            int step = Integer.parseInt(c.metadata().get("refrag.step"));
             LOG.info("resumed {} from {} at step {}", task, file, step);
             return step;
         }
     }
 
+    private int stepOf(Path file, String text) {
+        int steps = config.options().steps();
+        try {
+            int step = Integer.parseInt(text == null ? "" : text.strip());
+            if (step >= 0 && step <= steps) {
+                return step;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new ModelLoadException(file + ": refrag.step must be a whole number in [0, " + steps + "] (the run's "
+                + "steps), got '" + text + "'");
+    }
+
+    /** Deletes temporary files a crash left in the output folder (this project's own only). */
+    private static void removeLeftovers(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(folder)) {
+            for (Path f : files.filter(AtomicFiles::isLeftover).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot clean temporary files in {}: {}", folder, e.toString());
+        }
+    }
+
     private void save(int step, Map<String, NDArray> params, AdamW optimizer) {
+        Map<String, float[]> values = new LinkedHashMap<>();
+        params.forEach((n, t) -> values.put(n, t.toFloatArray()));
+        values.forEach((n, v) -> {
+            for (float x : v) {
+                if (!Float.isFinite(x)) {
+                    throw new RefragException("training diverged before step " + step + ": parameter '" + n
+                            + "' holds " + x + "; nothing was exported (the last checkpoint in " + config.output()
+                            + " is intact); lower the learning rate");
+                }
+            }
+        });
         Path out = config.output();
         try {
             Files.createDirectories(out);
@@ -430,7 +484,7 @@ final class TrainingSession implements AutoCloseable {
         SafetensorsWriter w = new SafetensorsWriter()
                 .metadata("refrag.task", task)
                 .metadata("refrag.step", Integer.toString(step));
-        params.forEach((n, t) -> w.add("param." + n, t.toFloatArray(), t.getShape().getShape()));
+        params.forEach((n, t) -> w.add("param." + n, values.get(n), t.getShape().getShape()));
         optimizer.writeState(w);
         w.write(out.resolve(STATE_FILE));
     }

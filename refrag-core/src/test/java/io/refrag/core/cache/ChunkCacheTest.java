@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.refrag.core.checkpoint.AtomicFiles;
+import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.testing.FakeEncoder;
@@ -59,8 +62,9 @@ class ChunkCacheTest {
             }
             assertArrayEquals(new float[] {4, 4.5f}, c.get("k4")); // still buffered
         }
-        // a crash mid-write leaves only a temporary file, never a partial segment
-        Files.writeString(dir.resolve(".segment-crashed.safetensors123.tmp"), "half a file");
+        // a crash mid-write leaves only a temporary file, never a partial segment; a user's own .tmp file stays
+        Files.writeString(dir.resolve(AtomicFiles.TEMP_PREFIX + "segment-crashed.safetensors123.tmp"), "half a file");
+        Files.writeString(dir.resolve(".notes.tmp"), "mine");
         try (DiskChunkCache c = new DiskChunkCache(dir, 3)) {
             assertEquals(5, c.size());
             for (int i = 0; i < 5; i++) {
@@ -69,7 +73,78 @@ class ChunkCacheTest {
             assertNull(c.get("other"));
         }
         try (var files = Files.list(dir)) {
-            assertEquals(0, files.filter(f -> f.getFileName().toString().endsWith(".tmp")).count());
+            assertEquals(List.of(".notes.tmp"), files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(".tmp")).toList(), "only the cache's own leftovers are removed");
+        }
+    }
+
+    /** Writes three entries in one segment and returns its file. */
+    private static Path oneSegment(Path dir) throws Exception {
+        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+            c.put("a", new float[] {1, 2, 3});
+            c.put("b", new float[] {4, 5, 6});
+            c.put("c", new float[] {7, 8, 9});
+        }
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).findFirst().orElseThrow();
+        }
+    }
+
+    @Test
+    void aCorruptedEntryIsAMissAndItsSegmentIsQuarantinedNotServed() throws Exception {
+        Path dir = tmp.resolve("flipped");
+        Path segment = oneSegment(dir);
+        byte[] bytes = Files.readAllBytes(segment);
+        bytes[bytes.length - 2] ^= 0x5A; // flip bits in the last entry's data
+        Files.write(segment, bytes);
+        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+            List<float[]> values = new ArrayList<>();
+            for (String k : List.of("a", "b", "c")) {
+                values.add(c.get(k));
+            }
+            assertTrue(values.stream().anyMatch(java.util.Objects::isNull), "the damaged entry is not served");
+            for (float[] v : values) {
+                assertTrue(v == null || v[0] == 1 || v[0] == 4 || v[0] == 7, "no wrong values are served");
+            }
+            assertTrue(Files.exists(segment.resolveSibling(segment.getFileName() + ".quarantined")));
+            assertNull(c.get("a"), "the whole segment is out");
+            c.put("a", new float[] {1, 2, 3}); // recomputed by the caller and stored again
+        }
+        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+            assertArrayEquals(new float[] {1, 2, 3}, c.get("a"));
+        }
+    }
+
+    @Test
+    void badFilesInTheFolderAreQuarantinedAndTheCacheStillOpens() throws Exception {
+        Path dir = tmp.resolve("junk");
+        Path good = oneSegment(dir);
+        Files.write(dir.resolve("junk.safetensors"), new byte[] {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9});
+        Files.write(dir.resolve("empty.safetensors"), new byte[0]);
+        Files.createDirectories(dir.resolve("folder.safetensors"));
+        byte[] whole = Files.readAllBytes(good);
+        Files.write(dir.resolve("truncated.safetensors"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        new SafetensorsWriter().add("old", new float[] {1}, 1).write(dir.resolve("unchecked.safetensors"));
+        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+            assertArrayEquals(new float[] {4, 5, 6}, c.get("b"));
+            assertNull(c.get("old"), "entries without a checksum are not trusted");
+        }
+        for (String name : List.of("junk", "empty", "truncated", "unchecked")) {
+            assertTrue(Files.exists(dir.resolve(name + ".safetensors.quarantined")), name);
+        }
+        assertTrue(Files.isDirectory(dir.resolve("folder.safetensors")), "a folder is skipped, not moved");
+    }
+
+    @Test
+    void aFolderThatCannotBeCreatedLeavesAWorkingMemoryOnlyCache() throws Exception {
+        Path notAFolder = tmp.resolve("file");
+        Files.writeString(notAFolder, "x");
+        try (DiskChunkCache disk = new DiskChunkCache(notAFolder.resolve("cache"), 1)) {
+            disk.put("k", new float[] {1});
+            assertNull(disk.get("k"), "nothing persists");
+            TieredChunkCache t = new TieredChunkCache(new LruChunkCache(10), disk);
+            t.put("k", new float[] {2});
+            assertArrayEquals(new float[] {2}, t.get("k"), "the memory tier still serves");
         }
     }
 

@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * A decoder without native code, over {@link FakeTokenizer} (vocabulary 128, BOS 1, EOS 0, hidden size 2). Greedy
- * generation writes 'a', 'b', 'c', ... ; a token's NLL is its id / 10 (higher ids are "harder"). It records every
+ * generation writes 'a', 'b', 'c', ... ; a token's NLL is its id / 10 divided by the length of the context before the
+ * targets (higher ids are "harder", longer contexts help). It records every
  * prefilled input and every scored target list, so tests can check what reached it.
  */
 public final class FakeDecoder implements CausalDecoder {
@@ -20,6 +21,10 @@ public final class FakeDecoder implements CausalDecoder {
     public final List<DecoderInput> prefilled = Collections.synchronizedList(new ArrayList<>());
     /** Target lists passed to {@link #tokenNll}, in order. */
     public final List<int[]> scored = Collections.synchronizedList(new ArrayList<>());
+    /** Runs inside every prefill, before it returns (tests hold a request in flight with it). */
+    public volatile Runnable onPrefill = () -> { };
+    /** Whether {@link #close()} ran. */
+    public volatile boolean closed;
     private final DecoderInfo info;
     private final TextTokenizer tokenizer = new FakeTokenizer();
 
@@ -62,6 +67,7 @@ public final class FakeDecoder implements CausalDecoder {
             public float[] prefill(DecoderInput input) {
                 DecoderInfo.requireFits(position + input.length(), capacity, "fake session", "");
                 prefilled.add(input);
+                onPrefill.run();
                 position += input.length();
                 return next();
             }
@@ -106,12 +112,13 @@ public final class FakeDecoder implements CausalDecoder {
         scored.add(targets.clone());
         float[] out = new float[targets.length];
         for (int i = 0; i < targets.length; i++) {
-            out[i] = targets[i] / 10f;
+            out[i] = targets[i] / 10f / context.length();
         }
         return out;
     }
 
     @Override
     public void close() {
+        closed = true;
     }
 }

@@ -30,4 +30,19 @@ public final class SharedModels {
     public static Path miniLm() {
         return path("models/all-MiniLM-L6-v2");
     }
+
+    /**
+     * @param relative path below the repository root, e.g. {@code models/refrag-stories260k-k8}
+     * @return the existing path (system property {@code refrag.repo.dir}, set by the build)
+     */
+    public static Path repo(String relative) {
+        Path p = Path.of(System.getProperty("refrag.repo.dir", "..")).resolve(relative).toAbsolutePath().normalize();
+        assertTrue(Files.exists(p), "repository file missing: " + p + " (set -Drefrag.repo.dir)");
+        return p;
+    }
+
+    /** @return the REFRAG model this project trains and ships (recipes/stories260k-k8) */
+    public static Path shippedModel() {
+        return repo("models/refrag-stories260k-k8");
+    }
 }

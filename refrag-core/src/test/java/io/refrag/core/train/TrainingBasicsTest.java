@@ -251,6 +251,21 @@ class TrainingBasicsTest {
         InvalidRequestException e = assertThrows(InvalidRequestException.class,
                 () -> TrainingTask.read("cpt", file));
         assertTrue(e.getMessage().contains("give \"corpus\""), e.getMessage());
+        Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
+                + "\"corpus\": \"docs.txt\", \"trainig\": {\"steps\": 5}}");
+        var typo = assertThrows(io.refrag.core.exception.RefragException.class,
+                () -> TrainingTask.read("reconstruct", file));
+        assertTrue(typo.getMessage().contains("unknown key 'trainig'; did you mean 'training'?"), typo.getMessage());
+        Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
+                + "\"corpus\": \"docs.txt\", \"groupSize\": 4}");
+        typo = assertThrows(io.refrag.core.exception.RefragException.class, () -> TrainingTask.read("cpt", file));
+        assertTrue(typo.getMessage().contains("unknown key 'groupSize'"), "a policy key in a CPT config: "
+                + typo.getMessage());
+        Files.writeString(file, "{\"decoder\": \"dec\", \"encoder\": \"enc\", \"output\": \"out\", "
+                + "\"corpus\": \"docs.txt\", \"training\": {\"steps\": 4294967496}}");
+        typo = assertThrows(io.refrag.core.exception.RefragException.class,
+                () -> TrainingTask.read("reconstruct", file));
+        assertTrue(typo.getMessage().contains("'steps' must be an integer in"), typo.getMessage());
         e = assertThrows(InvalidRequestException.class, () -> TrainingTask.read("bogus", file));
         assertTrue(e.getMessage().contains("allowed: reconstruct, cpt, policy"), e.getMessage());
     }

@@ -71,6 +71,9 @@ public record LlamaConfig(
         if (headDim % 2 != 0) {
             throw new ModelLoadException("head_dim must be even for RoPE, got " + headDim);
         }
+        if (!(rmsNormEps > 0) || !Float.isFinite(rmsNormEps)) {
+            throw new ModelLoadException("config field 'rms_norm_eps' must be a finite number > 0, got " + rmsNormEps);
+        }
     }
 
     private static void positive(String name, int v) {
@@ -97,7 +100,7 @@ public record LlamaConfig(
                 c.requireInt("num_hidden_layers"),
                 heads,
                 c.optInt("num_key_value_heads").orElse(heads),
-                c.optInt("head_dim").orElse(hidden / heads),
+                c.optInt("head_dim").orElse(heads > 0 ? hidden / heads : 0),
                 c.requireInt("vocab_size"),
                 c.optInt("max_position_embeddings").orElse(2048),
                 (float) c.optDouble("rms_norm_eps", 1e-6),

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import io.refrag.core.checkpoint.Checkpoints;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.DecoderInfo;
 import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
@@ -200,7 +201,7 @@ public final class LlamaDecoder implements TrainableDecoder {
                         .toType(DataType.FLOAT32, false); // [rows, vocab]
                 nll.add(Tensors.tokenNll(logits, target.get(new NDIndex("{}:{}", r0, r1)))); // [rows, 1]
             }
-            return NDArrays.concat(nll, 0).toFloatArray();
+            return CausalDecoder.requireFinite(NDArrays.concat(nll, 0).toFloatArray(), "token NLLs");
         }
     }
 
