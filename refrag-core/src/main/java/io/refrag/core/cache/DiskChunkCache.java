@@ -41,9 +41,13 @@ public final class DiskChunkCache extends CountingChunkCache {
     private final Path dir;
     private final int flushEvery;
     private final Map<String, float[]> pending = new ConcurrentHashMap<>();
-    private final Map<String, SafetensorsCheckpoint> index = new ConcurrentHashMap<>();
-    private final List<SafetensorsCheckpoint> segments = new ArrayList<>();
+    private final Map<String, Segment> index = new ConcurrentHashMap<>();
+    private final List<Segment> segments = new ArrayList<>();
     private volatile boolean writable = true;
+
+    /** One segment file and its open tensors. */
+    private record Segment(Path file, SafetensorsCheckpoint data) {
+    }
 
     /**
      * Opens (or creates) a store: indexes every complete segment, quarantines unreadable files and deletes the
@@ -82,24 +86,24 @@ public final class DiskChunkCache extends CountingChunkCache {
             LOG.warn("chunk cache: skipping {}: not a regular file", f);
             return;
         }
-        SafetensorsCheckpoint segment;
+        SafetensorsCheckpoint data;
         try {
-            segment = SafetensorsCheckpoint.openFile(f);
+            data = SafetensorsCheckpoint.openFile(f);
         } catch (RefragException e) {
             quarantine(f, "not a readable segment: " + e.getMessage());
             return;
         }
-        if (!segment.names().stream().allMatch(k -> segment.metadata().containsKey(CRC_PREFIX + k))) {
-            segment.close();
+        if (!data.names().stream().allMatch(k -> data.metadata().containsKey(CRC_PREFIX + k))) {
+            data.close();
             quarantine(f, "written without checksums");
             return;
         }
-        addSegment(segment);
+        addSegment(new Segment(f, data));
     }
 
-    private synchronized void addSegment(SafetensorsCheckpoint segment) {
+    private synchronized void addSegment(Segment segment) {
         segments.add(segment);
-        for (String key : segment.names()) {
+        for (String key : segment.data().names()) {
             index.put(key, segment);
         }
     }
@@ -113,17 +117,17 @@ public final class DiskChunkCache extends CountingChunkCache {
     public float[] get(String key) {
         float[] v = pending.get(key);
         if (v == null) {
-            SafetensorsCheckpoint segment = index.get(key);
+            Segment segment = index.get(key);
             v = segment == null ? null : verified(segment, key);
         }
         return counted(v);
     }
 
     /** Reads an entry and checks it against its checksum; a damaged segment is quarantined and null returned. */
-    private float[] verified(SafetensorsCheckpoint segment, String key) {
+    private float[] verified(Segment segment, String key) {
         try {
-            float[] v = segment.readFloats(key);
-            if (crc(v).equals(segment.metadata().get(CRC_PREFIX + key))) {
+            float[] v = segment.data().readFloats(key);
+            if (crc(v).equals(segment.data().metadata().get(CRC_PREFIX + key))) {
                 return v;
             }
             drop(segment, "entry " + key + " does not match its checksum");
@@ -133,14 +137,13 @@ public final class DiskChunkCache extends CountingChunkCache {
         return null;
     }
 
-    private synchronized void drop(SafetensorsCheckpoint segment, String why) {
+    private synchronized void drop(Segment segment, String why) {
         if (!segments.remove(segment)) {
             return; // another thread dropped it already
         }
-        segment.names().forEach(k -> index.remove(k, segment));
-        segment.close();
-        Path file = segment.info(segment.names().iterator().next()).file();
-        quarantine(file, why);
+        segment.data().names().forEach(k -> index.remove(k, segment));
+        segment.data().close();
+        quarantine(segment.file(), why);
     }
 
     private void quarantine(Path file, String why) {
@@ -176,7 +179,7 @@ public final class DiskChunkCache extends CountingChunkCache {
         Path file = dir.resolve("segment-" + System.currentTimeMillis() + "-" + UUID.randomUUID() + SUFFIX);
         try {
             w.write(file);
-            addSegment(SafetensorsCheckpoint.openFile(file));
+            addSegment(new Segment(file, SafetensorsCheckpoint.openFile(file)));
         } catch (RefragException e) {
             readOnly("cannot write chunk cache segment " + file + " (" + e.getMessage() + ")");
         }
@@ -202,7 +205,7 @@ public final class DiskChunkCache extends CountingChunkCache {
         try {
             flush();
         } finally {
-            segments.forEach(SafetensorsCheckpoint::close);
+            segments.forEach(seg -> seg.data().close());
             segments.clear();
             index.clear();
             pending.clear();
