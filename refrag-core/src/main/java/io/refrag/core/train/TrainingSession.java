@@ -8,12 +8,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
-import io.refrag.core.checkpoint.AtomicFiles;
-import io.refrag.core.checkpoint.SafetensorsCheckpoint;
-import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.chunk.Chunk;
 import io.refrag.core.exception.InvalidRequestException;
-import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
@@ -43,14 +39,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * One training run's parts (decoder, encoder, projector, optionally a policy), the shared pieces of the tasks (chunk
  * vectors, mixed input embeddings, token NLL) and the optimisation loop with checkpointing and resume.
  */
 final class TrainingSession implements AutoCloseable {
-    static final String STATE_FILE = "trainer-state.safetensors";
     /** Seed of the held-out samples, fixed so runs with different training seeds are evaluated alike. */
     static final long EVAL_SEED = 0x5EEDL;
     private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
@@ -89,6 +83,7 @@ final class TrainingSession implements AutoCloseable {
     private final Path decoderSource;
     private final Path encoderSource;
     private final Map<Chunk, float[]> vectors = new IdentityHashMap<>();
+    private final TrainingState state;
     private String detail = "";
 
     private TrainingSession(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
@@ -96,6 +91,7 @@ final class TrainingSession implements AutoCloseable {
         this.config = config;
         this.trains = EnumSet.copyOf(trains);
         this.servedFraction = servedFraction;
+        this.state = new TrainingState(task, config.output(), config.options().steps());
         RefragManifest init = config.initFrom() == null ? null : RefragManifest.read(config.initFrom());
         this.decoderSource = init != null ? init.decoder() : config.decoder();
         this.encoderSource = init != null && init.encoder() != null ? init.encoder() : config.encoder();
@@ -344,7 +340,7 @@ final class TrainingSession implements AutoCloseable {
         long start = System.nanoTime();
         double loss = Double.NaN;
         try (AdamW optimizer = new AdamW(params, scale, o)) {
-            int first = config.resume() ? restore(params, optimizer) : 0;
+            int first = config.resume() ? state.restore(params, optimizer) : 0;
             for (int step = first; step < o.steps(); step++) {
                 double lr = schedule.at(step);
                 double norm = 0;
@@ -380,69 +376,6 @@ final class TrainingSession implements AutoCloseable {
             params.put(prefix + n, t);
             scale.put(prefix + n, learningRateScale);
         });
-    }
-
-    private int restore(Map<String, NDArray> params, AdamW optimizer) {
-        Path file = config.output().resolve(STATE_FILE);
-        removeLeftovers(config.output());
-        if (!Files.isRegularFile(file)) {
-            LOG.info("resume: no {} yet, starting at step 0", file);
-            return 0;
-        }
-        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(file)) {
-            String written = c.metadata().get("refrag.task");
-            if (!task.equals(written)) {
-                throw new ModelLoadException(file + " was written by the '" + written + "' task, not '" + task + "'");
-            }
-            int step = stepOf(file, c.metadata().get("refrag.step"));
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                String name = "param." + e.getKey();
-                if (c.find(name).isEmpty()
-                        || !Arrays.equals(c.info(name).shape(), e.getValue().getShape().getShape())) {
-                    throw new ModelLoadException(file + " has no tensor '" + name + "' of shape "
-                            + e.getValue().getShape() + " (written for other parts or settings?)");
-                }
-                float[] v = c.readFloats(name);
-                for (float x : v) {
-                    if (!Float.isFinite(x)) {
-                        throw new ModelLoadException(file + ": tensor '" + name + "' holds " + x + "; the state is "
-                                + "damaged, delete it to start over");
-                    }
-                }
-                e.getValue().set(v);
-            }
-            optimizer.readState(c);
-            LOG.info("resumed {} from {} at step {}", task, file, step);
-            return step;
-        }
-    }
-
-    private int stepOf(Path file, String text) {
-        int steps = config.options().steps();
-        try {
-            int step = Integer.parseInt(text == null ? "" : text.strip());
-            if (step >= 0 && step <= steps) {
-                return step;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new ModelLoadException(file + ": refrag.step must be a whole number in [0, " + steps + "] (the run's "
-                + "steps), got '" + text + "'");
-    }
-
-    /** Deletes temporary files a crash left in the output folder (this project's own only). */
-    private static void removeLeftovers(Path folder) {
-        if (!Files.isDirectory(folder)) {
-            return;
-        }
-        try (Stream<Path> files = Files.list(folder)) {
-            for (Path f : files.filter(AtomicFiles::isLeftover).toList()) {
-                Files.deleteIfExists(f);
-            }
-        } catch (IOException e) {
-            LOG.warn("cannot clean temporary files in {}: {}", folder, e.toString());
-        }
     }
 
     private void save(int step, Map<String, NDArray> params, AdamW optimizer) {
@@ -481,12 +414,7 @@ final class TrainingSession implements AutoCloseable {
             manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve("policy.safetensors"));
         }
         manifest.write(out);
-        SafetensorsWriter w = new SafetensorsWriter()
-                .metadata("refrag.task", task)
-                .metadata("refrag.step", Integer.toString(step));
-        params.forEach((n, t) -> w.add("param." + n, values.get(n), t.getShape().getShape()));
-        optimizer.writeState(w);
-        w.write(out.resolve(STATE_FILE));
+        state.write(step, params, values, optimizer);
     }
 
     private static void closeQuietly(AutoCloseable c) {
