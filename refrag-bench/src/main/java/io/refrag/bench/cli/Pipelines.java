@@ -5,8 +5,6 @@ import io.refrag.core.RefragManifest;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 
-import java.util.Locale;
-
 /** Builds a {@link Refrag} pipeline from command-line options. */
 final class Pipelines {
     private Pipelines() {
@@ -31,8 +29,8 @@ final class Pipelines {
             m = m.withProjector(a.optFile("projector"));
         }
         if (a.has("encoder") || (needsEncoder && m.encoder() == null)) {
-            m = m.withEncoder(a.requireDir("encoder"), Pooling.parse(a.string("pooling",
-                    m.pooling().name().toLowerCase(Locale.ROOT))));
+            m = m.withEncoder(a.requireDir("encoder"),
+                    a.has("pooling") ? Pooling.parse(a.requireString("pooling")) : m.pooling());
         }
         if ((policyOption && a.has("policy")) || a.has("policy-file")) {
             m = m.withPolicy(policyOption ? a.string("policy", m.policy()) : m.policy(), a.optFile("policy-file"));

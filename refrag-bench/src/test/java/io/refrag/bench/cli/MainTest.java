@@ -53,6 +53,15 @@ class MainTest {
         return copy;
     }
 
+    /** @return {@code compare} on the shared models and corpus_small with question "q", then {@code extra} */
+    private static Run compareOnCorpus(String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("compare", "--decoder", stories(), "--encoder",
+                SharedModels.miniLm().toString(), "--context-file", SharedModels.path("data/corpus_small.txt")
+                        .toString(), "--question", "q"));
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new));
+    }
+
     private static String stories() {
         return SharedModels.stories().toString();
     }
@@ -212,9 +221,7 @@ class MainTest {
         Run threads = run("generate", "--decoder", stories(), "--prompt", "x", "--threads", "100000");
         assertEquals(2, threads.code());
         assertTrue(threads.err().contains("--threads must be in [1, "), threads.err());
-        Run passages = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
-                "--context-file", SharedModels.path("data/corpus_small.txt").toString(), "--question", "q",
-                "--passages", "-1");
+        Run passages = compareOnCorpus("--passages", "-1");
         assertEquals(2, passages.code());
         assertTrue(passages.err().contains("--passages must be >= 1"), passages.err());
     }
@@ -340,14 +347,10 @@ class MainTest {
         assertEquals(0, again.code());
         assertEquals(lines, Files.readAllLines(tmp.resolve("again.txt")), "seeded");
 
-        Run noFolder = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
-                "--context-file", SharedModels.path("data/corpus_small.txt").toString(), "--question", "q",
-                "--chart", tmp.resolve("missing/chart.svg").toString());
+        Run noFolder = compareOnCorpus("--chart", tmp.resolve("missing/chart.svg").toString());
         assertEquals(2, noFolder.code());
         assertTrue(noFolder.err().contains("does not exist"), noFolder.err());
-        Run both = run("compare", "--decoder", stories(), "--encoder", SharedModels.miniLm().toString(),
-                "--context-file", SharedModels.path("data/corpus_small.txt").toString(), "--question", "q",
-                "--prompt", "p");
+        Run both = compareOnCorpus("--prompt", "p");
         assertEquals(2, both.code());
         assertTrue(both.err().contains("not both"), both.err());
     }

@@ -3,6 +3,7 @@ package io.refrag.core.train;
 import io.refrag.core.json.JsonConfig;
 
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The next-paragraph continual pre-training (CPT) task's settings.
@@ -36,6 +37,7 @@ public record ContinualPretrainingConfig(TrainingConfig base, NextParagraph samp
      * and {@code trainDecoder} (default false).
      */
     static ContinualPretrainingConfig read(JsonConfig c, TrainingConfig base) {
+        c.requireKnownKeys(TrainingConfig.keysWith(NextParagraph.KEYS, Set.of("trainEncoder", "trainDecoder")));
         return new ContinualPretrainingConfig(base, NextParagraph.read(c), c.optBoolean("trainEncoder", true),
                 c.optBoolean("trainDecoder", false));
     }

@@ -2,6 +2,8 @@ package io.refrag.core.train;
 
 import io.refrag.core.json.JsonConfig;
 
+import java.util.Set;
+
 /**
  * The shape of next-paragraph samples (CPT and policy training): {@code contextTokens} tokens of context, as chunks
  * of which a fraction is expanded, then the {@code targetTokens} tokens to predict.
@@ -17,6 +19,8 @@ public record NextParagraph(int contextTokens, int targetTokens, double expandFr
     public static final int DEFAULT_TARGET_TOKENS = 32;
     /** Default p. */
     public static final double DEFAULT_EXPAND_FRACTION = 0.25;
+    /** The JSON keys it is read from. */
+    static final Set<String> KEYS = Set.of("contextTokens", "targetTokens", "expandFraction");
 
     /** Checks the counts; the check against k is {@link #contextChunks(int)}'s. */
     public NextParagraph {

@@ -3,6 +3,7 @@ package io.refrag.core.train;
 import io.refrag.core.json.JsonConfig;
 
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The RL expansion-policy task's settings (GRPO with PPO clipping).
@@ -48,6 +49,8 @@ public record PolicyTrainingConfig(TrainingConfig base, NextParagraph samples, i
 
     /** Reads the sample shape, {@code groupSize}, {@code clipEpsilon} and {@code ppoEpochs}. */
     static PolicyTrainingConfig read(JsonConfig c, TrainingConfig base) {
+        c.requireKnownKeys(TrainingConfig.keysWith(NextParagraph.KEYS, Set.of("groupSize", "clipEpsilon",
+                "ppoEpochs")));
         return new PolicyTrainingConfig(base, NextParagraph.read(c), c.optInt("groupSize").orElse(DEFAULT_GROUP_SIZE),
                 c.optDouble("clipEpsilon", DEFAULT_CLIP_EPSILON), c.optInt("ppoEpochs").orElse(DEFAULT_PPO_EPOCHS));
     }

@@ -38,6 +38,7 @@ public record ReconstructionConfig(TrainingConfig base, int maxChunks, Curriculu
      * {@code trainEncoder} (default true).
      */
     static ReconstructionConfig read(JsonConfig c, TrainingConfig base) {
+        c.requireKnownKeys(TrainingConfig.keysWith(Set.of("maxChunks", "curriculum", "trainEncoder")));
         int maxChunks = c.optInt("maxChunks").orElse(DEFAULT_MAX_CHUNKS);
         Curriculum curriculum;
         if (c.isObject("curriculum")) {

@@ -5,6 +5,7 @@ import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.Pooling;
 
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
 
@@ -32,6 +33,19 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
     /** The JSON keys every task's config may hold. */
     static final Set<String> KEYS = Set.of("decoder", "encoder", "output", "corpus", "sampleCorpus", "initFrom",
             "heldOutDocuments", "evalSamples", "k", "pooling", "device", "resume", "training");
+    /**
+     * @param taskKeys the keys one task reads besides the common ones
+     * @return every key that task's JSON config may hold
+     */
+    @SafeVarargs
+    static Set<String> keysWith(Set<String>... taskKeys) {
+        Set<String> all = new HashSet<>(KEYS);
+        for (Set<String> k : taskKeys) {
+            all.addAll(k);
+        }
+        return all;
+    }
+
     /** The keys of its {@code training} object. */
     static final Set<String> OPTION_KEYS = Set.of("steps", "batchSize", "learningRate", "encoderLearningRate",
             "decoderLearningRate", "weightDecay", "beta1", "beta2", "warmupSteps", "minLearningRateRatio",

@@ -5,9 +5,7 @@ import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.json.JsonConfig;
 
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * One of REFRAG's training tasks: it loads its parts, evaluates held-out NLL before and after, trains with AdamW and
@@ -50,16 +48,6 @@ public interface TrainingTask {
         } catch (ModelLoadException e) {
             throw new InvalidRequestException("cannot read training config: " + e.getMessage(), e);
         }
-        Set<String> taskKeys = switch (name) {
-            case ReconstructionTask.NAME -> Set.of("maxChunks", "curriculum", "trainEncoder");
-            case ContinualPretrainingTask.NAME -> Set.of("contextTokens", "targetTokens", "expandFraction",
-                    "trainEncoder", "trainDecoder");
-            default -> Set.of("contextTokens", "targetTokens", "expandFraction", "groupSize", "clipEpsilon",
-                    "ppoEpochs");
-        };
-        Set<String> allowed = new HashSet<>(TrainingConfig.KEYS);
-        allowed.addAll(taskKeys);
-        json.requireKnownKeys(allowed);
         TrainingConfig base = TrainingConfig.read(json);
         return switch (name) {
             case ReconstructionTask.NAME -> new ReconstructionTask(ReconstructionConfig.read(json, base));
