@@ -108,13 +108,18 @@ public final class Refrag implements AutoCloseable {
                 b.optEncoder(Providers.loadEncoder(m.encoder(), options, m.pooling()));
             }
             if (m.projector() != null) {
-                b.optProjector(Providers.projectors().load(m.projector(), options));
+                if (m.encoder() == null) {
+                    throw new InvalidRequestException("refrag.json names a projector but no encoder to feed it");
+                }
+                b.optProjector(Providers.projectors().load(m.projector(), b.encoder.hiddenSize(),
+                        b.decoder.info().hiddenSize(), options));
             }
             b.optPolicy(m.policy(), m.policyFile());
             b.optDefaults(RefragOptions.builder().optK(m.k()).optExpansionFraction(m.p()).build());
             LruChunkCache memory = new LruChunkCache(m.cacheEntries());
             b.optCache(m.cacheDir() == null ? memory
-                    : new TieredChunkCache(memory, new DiskChunkCache(m.cacheDir(), 1024)));
+                    : new TieredChunkCache(memory, new DiskChunkCache(m.cacheDir(), b.decoder.info().hiddenSize(),
+                            1024)));
             refrag = b.build();
         } catch (RuntimeException e) {
             b.closeParts();

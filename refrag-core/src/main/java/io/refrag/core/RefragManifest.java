@@ -10,6 +10,7 @@ import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
@@ -23,8 +24,11 @@ import java.util.Set;
  *  "policy": "learned", "policyFile": "policy.safetensors", "k": 16, "p": 0.25,
  *  "cacheDir": "chunk-cache", "cacheEntries": 100000}
  * }</pre>
- * Only {@code decoder} is required; relative paths resolve against the folder. Without {@code projector} an untrained
- * one is created (with a warning).
+ * Only {@code decoder} is required. A relative path resolves inside the folder and may not leave it ({@code ../} is
+ * refused, so a manifest from elsewhere cannot reach into the rest of the file system); an absolute path is taken as
+ * written. A model kept outside the folder is named by its absolute path or linked into the folder (a symbolic link,
+ * as the Hugging Face cache links snapshots to blobs): whoever can create links there owns the folder anyway. Without
+ * {@code projector} an untrained one is created (with a warning).
  *
  * @param decoder decoder checkpoint folder
  * @param encoder chunk-encoder checkpoint folder, or null (full-context requests only)
@@ -91,18 +95,39 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
         }
         JsonConfig c = JsonConfig.readFile(file);
         c.requireKnownKeys(KEYS);
-        Path dir = file.toAbsolutePath().getParent();
+        Path dir = file.toAbsolutePath().normalize().getParent();
         return new RefragManifest(
-                dir.resolve(c.requireString("decoder")),
-                c.optString("encoder").map(dir::resolve).orElse(null),
-                c.optString("projector").map(dir::resolve).orElse(null),
+                inside(file, "decoder", c.requireString("decoder")),
+                c.optString("encoder").map(v -> inside(file, "encoder", v)).orElse(null),
+                c.optString("projector").map(v -> inside(file, "projector", v)).orElse(null),
                 c.optString("pooling").map(Pooling::parse).orElse(DEFAULT_POOLING),
                 c.optString("policy").orElse(PolicyNames.NONE),
-                c.optString("policyFile").map(dir::resolve).orElse(null),
+                c.optString("policyFile").map(v -> inside(file, "policyFile", v)).orElse(null),
                 c.optInt("k").orElse(DEFAULT_K),
                 c.optDouble("p", DEFAULT_P),
-                c.optString("cacheDir").map(dir::resolve).orElse(null),
+                c.optString("cacheDir").map(v -> inside(file, "cacheDir", v)).orElse(null),
                 c.optInt("cacheEntries").orElse(DEFAULT_CACHE_ENTRIES));
+    }
+
+    /** Resolves a path of the manifest: absolute as written, relative only inside the manifest's folder. */
+    private static Path inside(Path file, String key, String value) {
+        Path dir = file.toAbsolutePath().normalize().getParent();
+        Path path;
+        try {
+            path = Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new InvalidRequestException(file + ": '" + key + "' is not a valid path: " + e.getMessage(), e);
+        }
+        if (path.isAbsolute()) {
+            return path.normalize();
+        }
+        Path resolved = dir.resolve(path).normalize();
+        if (!resolved.startsWith(dir) || resolved.equals(dir)) {
+            throw new InvalidRequestException(file + ": '" + key + "' is \"" + value + "\", which leads out of the "
+                    + "folder; relative paths must stay inside it (give an absolute path, or link the model into the "
+                    + "folder)");
+        }
+        return resolved;
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
@@ -52,5 +53,30 @@ class RefragManifestTest {
         ModelLoadException missing = assertThrows(ModelLoadException.class,
                 () -> RefragManifest.read(tmp.resolve("nowhere")));
         assertTrue(missing.getMessage().contains("holds no refrag.json"), missing.getMessage());
+    }
+
+    @Test
+    void relativePathsMayNotLeaveTheFolderButAbsolutePathsAndLinksInsideItWork() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("model"));
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere/decoder"));
+        for (String escape : new String[] {"../elsewhere/decoder", "sub/../../elsewhere", "..", "."}) {
+            for (String key : new String[] {"decoder", "encoder", "projector", "policyFile", "cacheDir"}) {
+                String entry = "\"" + key + "\": \"" + escape + "\"";
+                Files.writeString(dir.resolve(RefragManifest.FILE_NAME),
+                        "{" + (key.equals("decoder") ? entry : "\"decoder\": \"d\", " + entry) + "}");
+                InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                        () -> RefragManifest.read(dir), key + " = " + escape);
+                assertTrue(e.getMessage().contains("'" + key + "' is \"" + escape + "\", which leads out of the "
+                        + "folder"), e.getMessage());
+            }
+        }
+        Files.writeString(dir.resolve(RefragManifest.FILE_NAME), "{\"decoder\": \"" + elsewhere.toAbsolutePath()
+                + "\", \"encoder\": \"sub/../enc\"}");
+        RefragManifest m = RefragManifest.read(dir);
+        assertEquals(elsewhere.toAbsolutePath(), m.decoder());
+        assertEquals(dir.toAbsolutePath().resolve("enc"), m.encoder());
+        Files.createSymbolicLink(dir.resolve("linked"), Path.of("../elsewhere/decoder"));
+        Files.writeString(dir.resolve(RefragManifest.FILE_NAME), "{\"decoder\": \"linked\"}");
+        assertEquals(elsewhere.toRealPath(), RefragManifest.read(dir).decoder().toRealPath());
     }
 }

@@ -121,22 +121,23 @@ public final class MlpProjector implements TrainableProjector {
     }
 
     /**
+     * Loads a projector; every tensor's shape is checked against the sizes it must map between before any data is read,
+     * so a header that claims huge tensors costs nothing.
+     *
      * @param file a projector safetensors file
+     * @param inputSize encoder hidden size it must accept
+     * @param outputSize decoder hidden size it must produce
      * @param options device
      * @return the projector
+     * @throws ModelLoadException if the file is not a projector from {@code inputSize} to {@code outputSize}
      */
-    public static MlpProjector load(Path file, ModelOptions options) {
+    public static MlpProjector load(Path file, int inputSize, int outputSize, ModelOptions options) {
         try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(file)) {
             ProjectorActivation act = ProjectorActivation.parse(c.metadata().getOrDefault(ACTIVATION_KEY, "gelu"));
             boolean twoLayer = c.find("fc1.weight").isPresent();
             String first = twoLayer ? "fc1" : "fc";
-            long[] shape = c.info(first + ".weight").shape();
-            if (shape.length != 2) {
-                throw new ModelLoadException(file + ": '" + first + ".weight' must be 2-D [out, in], found "
-                        + c.info(first + ".weight").shapeText());
-            }
-            int out = Math.toIntExact(shape[0]);
-            int in = Math.toIntExact(shape[1]);
+            int out = outputSize;
+            int in = inputSize;
             List<String> names = new ArrayList<>(List.of(first + ".weight", first + ".bias"));
             List<long[]> shapes = new ArrayList<>(List.of(new long[] {out, in}, new long[] {out}));
             if (twoLayer) {
@@ -150,8 +151,11 @@ public final class MlpProjector implements TrainableProjector {
             for (int i = 0; i < names.size(); i++) {
                 if (!java.util.Arrays.equals(c.info(names.get(i)).shape(), shapes.get(i))) {
                     throw new ModelLoadException(file + ": tensor '" + names.get(i) + "' has shape "
-                            + c.info(names.get(i)).shapeText() + ", expected " + java.util.Arrays.toString(shapes.get(i)));
+                            + c.info(names.get(i)).shapeText() + ", expected " + java.util.Arrays.toString(shapes.get(i))
+                            + " (a projector from the encoder's " + in + " to the decoder's " + out + ")");
                 }
+            }
+            for (int i = 0; i < names.size(); i++) {
                 values[i] = c.readFloats(names.get(i));
             }
             return new MlpProjector(NDManager.newBaseManager(Devices.resolve(options.device())), act, values, in, out);

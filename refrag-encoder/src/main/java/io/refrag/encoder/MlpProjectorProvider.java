@@ -14,8 +14,8 @@ public final class MlpProjectorProvider implements ProjectorProvider {
     private static final Logger LOG = LoggerFactory.getLogger(MlpProjectorProvider.class);
 
     @Override
-    public Projector load(Path file, ModelOptions options) {
-        return MlpProjector.load(file, options);
+    public Projector load(Path file, int inputSize, int outputSize, ModelOptions options) {
+        return MlpProjector.load(file, inputSize, outputSize, options);
     }
 
     @Override
@@ -26,8 +26,8 @@ public final class MlpProjectorProvider implements ProjectorProvider {
     }
 
     @Override
-    public TrainableProjector loadTrainable(Path file, ModelOptions options) {
-        return MlpProjector.load(file, options);
+    public TrainableProjector loadTrainable(Path file, int inputSize, int outputSize, ModelOptions options) {
+        return MlpProjector.load(file, inputSize, outputSize, options);
     }
 
     @Override

@@ -19,6 +19,10 @@ import io.refrag.core.model.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 class MlpProjectorTest {
@@ -62,7 +66,7 @@ class MlpProjectorTest {
             assertEquals(a.id(), b.id());
             assertNotEquals(a.id(), c.id());
             a.save(file);
-            try (MlpProjector loaded = MlpProjector.load(file, CPU)) {
+            try (MlpProjector loaded = MlpProjector.load(file, 4, 6, CPU)) {
                 assertEquals(a.id(), loaded.id());
                 float[][] expected = a.project(in);
                 float[][] actual = loaded.project(in);
@@ -73,7 +77,7 @@ class MlpProjectorTest {
         }
         try (MlpProjector single = MlpProjector.create(4, 6, false, GELU, 1, CPU)) {
             single.save(file);
-            try (MlpProjector loaded = MlpProjector.load(file, CPU)) {
+            try (MlpProjector loaded = MlpProjector.load(file, 4, 6, CPU)) {
                 assertTrue(!loaded.isTwoLayer());
                 assertArrayEquals(single.project(in)[1], loaded.project(in)[1], 0f);
             }
@@ -89,10 +93,28 @@ class MlpProjectorTest {
         Path bad = tmp.resolve("bad.safetensors");
         new SafetensorsWriter().add("fc1.weight", new float[6], 2, 3).add("fc1.bias", new float[2], 2)
                 .add("fc2.weight", new float[6], 3, 2).add("fc2.bias", new float[2], 2).write(bad);
-        var e = assertThrows(ModelLoadException.class, () -> MlpProjector.load(bad, CPU));
+        var e = assertThrows(ModelLoadException.class, () -> MlpProjector.load(bad, 3, 2, CPU));
         assertTrue(e.getMessage().contains("fc2.weight"), e.getMessage());
-        assertThrows(ModelLoadException.class, () -> MlpProjector.load(tmp.resolve("missing.safetensors"), CPU));
+        assertThrows(ModelLoadException.class, () -> MlpProjector.load(tmp.resolve("missing.safetensors"), 4, 6, CPU));
         assertThrows(InvalidRequestException.class, () -> MlpProjector.ProjectorActivation.parse("swish"));
+    }
+
+    @Test
+    void aHeaderClaimingHugeTensorsIsRejectedByShapeBeforeAnyDataIsRead() throws Exception {
+        long n = 20_000; // fc1.weight [n, n] F32: 1.6 GB claimed by a sparse file
+        long bytes = n * n * 4;
+        String header = "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[" + n + "," + n + "],\"data_offsets\":[0,"
+                + bytes + "]},\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[" + n + "],\"data_offsets\":[" + bytes
+                + "," + (bytes + 4 * n) + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        Path sparse = tmp.resolve("sparse.safetensors");
+        try (RandomAccessFile f = new RandomAccessFile(sparse.toFile(), "rw")) {
+            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            f.write(h);
+            f.setLength(8 + h.length + bytes + 4 * n);
+        }
+        var e = assertThrows(ModelLoadException.class, () -> MlpProjector.load(sparse, 4, 6, CPU));
+        assertTrue(e.getMessage().contains("fc.weight' has shape [20000, 20000], expected [6, 4]"), e.getMessage());
     }
 
     @Test

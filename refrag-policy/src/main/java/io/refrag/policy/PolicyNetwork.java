@@ -13,6 +13,7 @@ import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.tensor.Tensors;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -71,36 +72,57 @@ public final class PolicyNetwork implements AutoCloseable {
         }
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, NDArray> w = new LinkedHashMap<>();
-        linear(manager, r, w, "input_proj", modelSize, inputSize);
-        for (int i = 0; i < layers; i++) {
-            String l = "layers." + i + ".";
-            linear(manager, r, w, l + "self_attn.in_proj", 3 * modelSize, modelSize);
-            w.put(l + "self_attn.in_proj_weight", w.remove(l + "self_attn.in_proj.weight"));
-            w.put(l + "self_attn.in_proj_bias", w.remove(l + "self_attn.in_proj.bias"));
-            linear(manager, r, w, l + "self_attn.out_proj", modelSize, modelSize);
-            linear(manager, r, w, l + "linear1", 2 * modelSize, modelSize);
-            linear(manager, r, w, l + "linear2", modelSize, 2 * modelSize);
-            for (String norm : new String[] {"norm1", "norm2"}) {
-                w.put(l + norm + ".weight", manager.ones(new Shape(modelSize)));
-                w.put(l + norm + ".bias", manager.zeros(new Shape(modelSize)));
+        long fanIn = 0;
+        for (Map.Entry<String, long[]> e : layout(inputSize, modelSize, layers).entrySet()) {
+            String name = e.getKey();
+            long[] shape = e.getValue();
+            if (name.contains(".norm")) { // LayerNorm: weight 1, bias 0
+                w.put(name, name.endsWith("weight") ? manager.ones(new Shape(shape)) : manager.zeros(new Shape(shape)));
+                continue;
             }
+            if (shape.length == 2) { // a Linear's weight [out, in]; its bias follows with the same bound
+                fanIn = shape[1];
+            }
+            double bound = 1 / Math.sqrt(fanIn);
+            float[] v = new float[Math.toIntExact(new Shape(shape).size())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) r.nextDouble(-bound, bound);
+            }
+            w.put(name, manager.create(v, new Shape(shape)));
         }
-        linear(manager, r, w, "head", 1, modelSize);
         return new PolicyNetwork(manager, w, heads);
     }
 
-    private static void linear(NDManager m, SplittableRandom r, Map<String, NDArray> w, String name, int out, int in) {
-        double bound = 1 / Math.sqrt(in);
-        float[] weight = new float[out * in];
-        float[] bias = new float[out];
-        for (int i = 0; i < weight.length; i++) {
-            weight[i] = (float) r.nextDouble(-bound, bound);
+    /**
+     * Every tensor of a network, in file order, with its shape.
+     *
+     * @param inputSize chunk-embedding width
+     * @param width transformer width
+     * @param layers transformer layers
+     * @return names to shapes
+     */
+    private static Map<String, long[]> layout(long inputSize, long width, int layers) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        linearLayout(shapes, "input_proj", ".weight", ".bias", width, inputSize);
+        for (int i = 0; i < layers; i++) {
+            String l = "layers." + i + ".";
+            linearLayout(shapes, l + "self_attn.in_proj", "_weight", "_bias", 3 * width, width);
+            linearLayout(shapes, l + "self_attn.out_proj", ".weight", ".bias", width, width);
+            linearLayout(shapes, l + "linear1", ".weight", ".bias", 2 * width, width);
+            linearLayout(shapes, l + "linear2", ".weight", ".bias", width, 2 * width);
+            for (String norm : new String[] {"norm1", "norm2"}) {
+                shapes.put(l + norm + ".weight", new long[] {width});
+                shapes.put(l + norm + ".bias", new long[] {width});
+            }
         }
-        for (int i = 0; i < bias.length; i++) {
-            bias[i] = (float) r.nextDouble(-bound, bound);
-        }
-        w.put(name + ".weight", m.create(weight, new Shape(out, in)));
-        w.put(name + ".bias", m.create(bias, new Shape(out)));
+        linearLayout(shapes, "head", ".weight", ".bias", 1, width);
+        return shapes;
+    }
+
+    private static void linearLayout(Map<String, long[]> shapes, String module, String weight, String bias, long out,
+            long in) {
+        shapes.put(module + weight, new long[] {out, in});
+        shapes.put(module + bias, new long[] {out});
     }
 
     /**
@@ -124,11 +146,26 @@ public final class PolicyNetwork implements AutoCloseable {
                 throw new ModelLoadException(file + ": metadata " + HEADS_KEY + " must be a whole number >= 1 "
                         + "(attention heads), got '" + heads + "'");
             }
-            if (c.find("input_proj.weight").isEmpty() || c.find("head.weight").isEmpty()) {
-                throw new ModelLoadException(file + " lacks input_proj.weight or head.weight (is it a policy file?)");
+            if (c.find("input_proj.weight").isEmpty() || c.info("input_proj.weight").shape().length != 2) {
+                throw new ModelLoadException(file + " lacks a 2-D input_proj.weight (is it a policy file?)");
+            }
+            long[] in = c.info("input_proj.weight").shape(); // [width, inputSize]
+            int layers = (int) c.names().stream().filter(n -> n.endsWith(".self_attn.in_proj_weight")).count();
+            Map<String, long[]> expected = layout(in[1], in[0], layers);
+            // Every shape is checked before any data is read: a header claiming huge tensors costs nothing.
+            if (!expected.keySet().equals(c.names())) {
+                throw new ModelLoadException(file + ": a policy network of " + layers + " layers has the tensors "
+                        + expected.keySet() + ", found " + c.names());
+            }
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                if (!Arrays.equals(e.getValue(), c.info(e.getKey()).shape())) {
+                    throw new ModelLoadException(file + ": policy tensor '" + e.getKey() + "' has shape "
+                            + c.info(e.getKey()).shapeText() + ", expected " + Arrays.toString(e.getValue())
+                            + " for width " + in[0] + " and input " + in[1]);
+                }
             }
             Map<String, NDArray> w = new LinkedHashMap<>();
-            for (String name : c.names()) {
+            for (String name : expected.keySet()) {
                 w.put(name, manager.create(c.readFloats(name), new Shape(c.info(name).shape())));
             }
             return new PolicyNetwork(manager, w, headCount);

@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
+import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.chunk.Chunk;
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
@@ -23,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Predicate;
 
 class PoliciesTest {
     private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
@@ -121,26 +125,42 @@ class PoliciesTest {
     }
 
     @Test
-    void aPolicyFileWithBadHeadMetadataIsRejectedClearly() {
+    void aPolicyFileWithBadMetadataOrShapesIsRejectedClearly() {
         Path good = tmp.resolve("good.safetensors");
         try (PolicyNetwork net = PolicyNetwork.create(NDManager.newBaseManager(), 4, 8, 2, 2, 3)) {
             net.save(good);
         }
         for (String heads : new String[] {"abc", "0", "-2"}) {
-            Path bad = tmp.resolve("bad-" + heads + ".safetensors");
-            io.refrag.core.checkpoint.SafetensorsWriter w = new io.refrag.core.checkpoint.SafetensorsWriter()
-                    .metadata(PolicyNetwork.HEADS_KEY, heads);
-            try (io.refrag.core.checkpoint.SafetensorsCheckpoint c =
-                    io.refrag.core.checkpoint.SafetensorsCheckpoint.openFile(good)) {
-                for (String name : c.names()) {
-                    w.add(name, c.readFloats(name), c.info(name).shape());
-                }
-            }
-            w.write(bad);
-            var e = assertThrows(io.refrag.core.exception.ModelLoadException.class,
-                    () -> LearnedPolicy.load(bad, CPU));
+            Path bad = rewrite(good, heads, "heads-" + heads, name -> true, name -> false);
+            var e = assertThrows(ModelLoadException.class, () -> LearnedPolicy.load(bad, CPU));
             assertTrue(e.getMessage().contains(PolicyNetwork.HEADS_KEY) && e.getMessage().contains("'" + heads + "'"),
                     e.getMessage());
         }
+        Path missing = rewrite(good, "2", "missing", name -> !name.equals("layers.1.linear2.bias"), name -> false);
+        var e = assertThrows(ModelLoadException.class, () -> LearnedPolicy.load(missing, CPU));
+        assertTrue(e.getMessage().contains("a policy network of 2 layers has the tensors"), e.getMessage());
+        Path reshaped = rewrite(good, "2", "reshaped", name -> true, name -> name.equals("head.weight"));
+        e = assertThrows(ModelLoadException.class, () -> LearnedPolicy.load(reshaped, CPU));
+        assertTrue(e.getMessage().contains("policy tensor 'head.weight' has shape [2, 8], expected [1, 8]"),
+                e.getMessage());
+    }
+
+    /** Copies a policy file with other head metadata, only the kept tensors, and doubled rows for the widened ones. */
+    private Path rewrite(Path from, String heads, String name, Predicate<String> keep, Predicate<String> widen) {
+        Path to = tmp.resolve(name + ".safetensors");
+        SafetensorsWriter w = new SafetensorsWriter().metadata(PolicyNetwork.HEADS_KEY, heads);
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(from)) {
+            for (String t : c.names().stream().filter(keep).toList()) {
+                float[] v = c.readFloats(t);
+                long[] shape = c.info(t).shape().clone();
+                if (widen.test(t)) {
+                    v = Arrays.copyOf(v, v.length * 2);
+                    shape[0] *= 2;
+                }
+                w.add(t, v, shape);
+            }
+        }
+        w.write(to);
+        return to;
     }
 }

@@ -3,6 +3,7 @@ package io.refrag.core.cache;
 import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +41,7 @@ public final class DiskChunkCache extends CountingChunkCache {
     private static final String QUARANTINE_SUFFIX = ".quarantined";
 
     private final Path dir;
+    private final int width;
     private final int flushEvery;
     private final Map<String, float[]> pending = new ConcurrentHashMap<>();
     private final Map<String, Segment> index = new ConcurrentHashMap<>();
@@ -54,10 +57,16 @@ public final class DiskChunkCache extends CountingChunkCache {
      * temporary files a crash left (only this project's: {@link AtomicFiles#TEMP_PREFIX}).
      *
      * @param dir the store's folder
+     * @param width the length of every embedding (the decoder's hidden size); segments of another width are set aside
+     *     before any of their data is read
      * @param flushEvery buffered entries that trigger writing a segment
      */
-    public DiskChunkCache(Path dir, int flushEvery) {
+    public DiskChunkCache(Path dir, int width, int flushEvery) {
+        if (width < 1) {
+            throw new InvalidRequestException("chunk cache width must be >= 1, got " + width);
+        }
         this.dir = dir;
+        this.width = width;
         this.flushEvery = Math.max(1, flushEvery);
         try {
             Files.createDirectories(dir);
@@ -96,6 +105,14 @@ public final class DiskChunkCache extends CountingChunkCache {
         if (!data.names().stream().allMatch(k -> data.metadata().containsKey(CRC_PREFIX + k))) {
             data.close();
             quarantine(f, "written without checksums");
+            return;
+        }
+        String other = data.names().stream().filter(k -> !Arrays.equals(data.info(k).shape(), new long[] {width}))
+                .findFirst().orElse(null);
+        if (other != null) {
+            String shape = data.info(other).shapeText();
+            data.close();
+            quarantine(f, "entry " + other + " has shape " + shape + ", not [" + width + "] (another model's cache?)");
             return;
         }
         addSegment(new Segment(f, data));
@@ -159,6 +176,10 @@ public final class DiskChunkCache extends CountingChunkCache {
 
     @Override
     public void put(String key, float[] embedding) {
+        if (embedding.length != width) {
+            throw new InvalidRequestException("chunk cache of width " + width + " cannot store an embedding of length "
+                    + embedding.length);
+        }
         if (!writable || index.containsKey(key)) {
             return;
         }

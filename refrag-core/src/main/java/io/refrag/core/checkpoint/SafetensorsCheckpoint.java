@@ -39,6 +39,9 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     /** Sharded weights index inside an HF folder. */
     public static final String INDEX_FILE = "model.safetensors.index.json";
 
+    /** The most bytes one read returns: a direct buffer is indexed by int. */
+    public static final int MAX_BUFFER_BYTES = Integer.MAX_VALUE - 8;
+
     private final Map<String, TensorInfo> tensors;
     private final Map<Path, FileChannel> channels;
     private final Map<Path, Long> dataStart;
@@ -243,24 +246,43 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
      * @param name a tensor name
      * @return a little-endian buffer of exactly the tensor's bytes
      * @throws ModelLoadException if the file ends before the tensor does (truncated, or rewritten since it was opened),
-     *     or the tensor is over 2 GiB
+     *     or the tensor is over 2 GiB (read those in parts with {@link #data(String, long, int)})
      */
     public ByteBuffer data(String name) {
         TensorInfo info = info(name);
         long len = info.end() - info.begin();
-        if (len > Integer.MAX_VALUE - 8) {
-            throw new ModelLoadException("tensor '" + name + "' in " + info.file() + " has " + len + " bytes; tensors "
-                    + "over 2 GiB are not supported yet");
+        if (len > MAX_BUFFER_BYTES) {
+            throw new ModelLoadException("tensor '" + name + "' in " + info.file() + " has " + len + " bytes, more "
+                    + "than one buffer holds (" + MAX_BUFFER_BYTES + "); it must be read in parts");
         }
-        ByteBuffer buf = ByteBuffer.allocateDirect((int) len).order(ByteOrder.LITTLE_ENDIAN);
-        long start = dataStart.get(info.file()) + info.begin();
+        return data(name, 0, (int) len);
+    }
+
+    /**
+     * Reads a byte range of one tensor (a block of rows of a tensor too large for one buffer).
+     *
+     * @param name a tensor name
+     * @param offset first byte, relative to the tensor's start
+     * @param length number of bytes
+     * @return a little-endian buffer of exactly those bytes
+     * @throws ModelLoadException if the range lies outside the tensor or the file ends before it does
+     */
+    public ByteBuffer data(String name, long offset, int length) {
+        TensorInfo info = info(name);
+        long len = info.end() - info.begin();
+        if (offset < 0 || length < 0 || offset + length > len) {
+            throw new IllegalArgumentException("bytes [" + offset + ", " + (offset + length) + ") lie outside tensor '"
+                    + name + "' of " + len + " bytes");
+        }
+        ByteBuffer buf = ByteBuffer.allocateDirect(length).order(ByteOrder.LITTLE_ENDIAN);
+        long start = dataStart.get(info.file()) + info.begin() + offset;
         try {
             FileChannel ch = channels.get(info.file());
             while (buf.hasRemaining()) {
                 if (ch.read(buf, start + buf.position()) < 0) {
                     throw new ModelLoadException(info.file() + " ends inside tensor '" + name + "' (byte "
-                            + (start + buf.position()) + " of " + (start + len) + "): the file is truncated or was "
-                            + "rewritten after it was opened");
+                            + (start + buf.position()) + " of " + (start + length) + "): the file is truncated or "
+                            + "was rewritten after it was opened");
                 }
             }
         } catch (IOException e) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.refrag.core.exception.ModelLoadException;
@@ -20,11 +21,15 @@ import java.util.function.Predicate;
  * Loads named tensors from a checkpoint into a model's {@link NDManager} in the compute type, checking shapes and
  * remembering which tensors were consumed so that {@link #requireAllConsumed()} can reject unexpected ones.
  *
- * <p>Each tensor is read from its memory map and copied once into a tensor the manager owns; BF16 is widened on the host
- * first. Not thread-safe: a model is loaded on one thread.
+ * <p>Each tensor is read from its file and copied once into a tensor the manager owns; BF16 is widened on the host
+ * first. A tensor over {@value #BLOCK_BYTES} bytes is read in blocks of rows, so tensors over 2 GiB load. Not thread-safe: a model is loaded on one thread.
  */
 public final class WeightLoader {
+    /** Tensors larger than this are read in blocks of rows (one buffer holds at most 2 GiB). */
+    static final long BLOCK_BYTES = 1L << 30;
+
     private final SafetensorsCheckpoint checkpoint;
+    private final long blockBytes;
     private final NDManager manager;
     private final DataType computeType;
     private final Set<String> consumed = new HashSet<>();
@@ -37,9 +42,14 @@ public final class WeightLoader {
      * @param computeType FLOAT32 or FLOAT16
      */
     public WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType computeType) {
+        this(checkpoint, manager, computeType, BLOCK_BYTES);
+    }
+
+    WeightLoader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType computeType, long blockBytes) {
         this.checkpoint = checkpoint;
         this.manager = manager;
         this.computeType = computeType;
+        this.blockBytes = blockBytes;
     }
 
     /**
@@ -80,18 +90,31 @@ public final class WeightLoader {
             throw new ModelLoadException("tensor '" + name + "' has shape " + info.shapeText() + " but the config needs "
                     + Arrays.toString(expectedShape) + " (" + info.file() + ")");
         }
-        ByteBuffer bytes = checkpoint.data(name);
-        NDArray raw;
-        switch (info.dtype()) {
-            case F32, F16 -> raw = manager.create(bytes, new Shape(expectedShape), info.dtype().djl());
-            case BF16 -> raw = manager.create(HalfFloats.bf16ToFloat32Direct(bytes), new Shape(expectedShape),
-                    DataType.FLOAT32);
-            default -> throw new ModelLoadException("tensor '" + name + "' has dtype " + info.dtype()
+        if (info.dtype() != TensorDType.F32 && info.dtype() != TensorDType.F16 && info.dtype() != TensorDType.BF16) {
+            throw new ModelLoadException("tensor '" + name + "' has dtype " + info.dtype()
                     + "; model weights must be F32, F16 or BF16");
         }
-        // raw aliases the direct buffer; the model keeps its own copy.
-        NDArray owned = raw.getDataType() == computeType ? raw.duplicate() : raw.toType(computeType, false);
-        raw.close();
+        long bytes = info.end() - info.begin();
+        NDArray owned;
+        if (bytes <= blockBytes || expectedShape.length == 0) {
+            owned = block(info, 0, expectedShape);
+        } else {
+            // Over one buffer (real checkpoints hold embeddings over 2 GiB): copy blocks of rows into the result.
+            long rowBytes = bytes / expectedShape[0];
+            if (rowBytes > SafetensorsCheckpoint.MAX_BUFFER_BYTES) {
+                throw new ModelLoadException("tensor '" + name + "' " + info.shapeText() + " has rows of " + rowBytes
+                        + " bytes; one row must fit in 2 GiB (" + info.file() + ")");
+            }
+            long rowsPerBlock = Math.max(1, blockBytes / rowBytes);
+            owned = manager.create(new Shape(expectedShape), computeType);
+            for (long row = 0; row < expectedShape[0]; row += rowsPerBlock) {
+                long[] blockShape = expectedShape.clone();
+                blockShape[0] = Math.min(rowsPerBlock, expectedShape[0] - row);
+                try (NDArray part = block(info, row * rowBytes, blockShape)) {
+                    owned.set(new NDIndex("{}:{}", row, row + blockShape[0]), part);
+                }
+            }
+        }
         owned.setName(name);
         consumed.add(name);
         return owned;
@@ -123,6 +146,22 @@ public final class WeightLoader {
         }
         loaded.addStacked(names, rows, stacked);
         return stacked;
+    }
+
+    /** Reads rows of a tensor, starting {@code offset} bytes into it, as a new tensor in the compute type. */
+    private NDArray block(TensorInfo info, long offset, long[] shape) {
+        long count = 1;
+        for (long d : shape) {
+            count *= d;
+        }
+        ByteBuffer bytes = checkpoint.data(info.name(), offset, Math.toIntExact(count * info.dtype().bytes()));
+        NDArray raw = info.dtype() == TensorDType.BF16
+                ? manager.create(HalfFloats.bf16ToFloat32Direct(bytes), new Shape(shape), DataType.FLOAT32)
+                : manager.create(bytes, new Shape(shape), info.dtype().djl());
+        // raw aliases the direct buffer; the model keeps its own copy.
+        NDArray owned = raw.getDataType() == computeType ? raw.duplicate() : raw.toType(computeType, false);
+        raw.close();
+        return owned;
     }
 
     /**

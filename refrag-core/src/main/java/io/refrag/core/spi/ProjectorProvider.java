@@ -11,11 +11,15 @@ import java.nio.file.Path;
 public interface ProjectorProvider {
 
     /**
+     * Loads a projector, checking the file's shapes against the sizes it must map between before reading any data.
+     *
      * @param file a projector safetensors file
+     * @param inputSize encoder hidden size the projector must accept
+     * @param outputSize decoder hidden size it must produce
      * @param options device and precision
      * @return the projector
      */
-    Projector load(Path file, ModelOptions options);
+    Projector load(Path file, int inputSize, int outputSize, ModelOptions options);
 
     /**
      * Creates an untrained, deterministically initialised 2-layer MLP projector (a warning is logged).
@@ -29,14 +33,16 @@ public interface ProjectorProvider {
     Projector createUntrained(int inputSize, int outputSize, long seed, ModelOptions options);
 
     /**
-     * Loads trained weights for further training.
+     * Loads trained weights for further training, checking them as {@link #load} does.
      *
      * @param file the safetensors file
+     * @param inputSize encoder hidden size
+     * @param outputSize decoder hidden size
      * @param options device
      * @return the projector
      * @throws InvalidRequestException if this implementation does not support training
      */
-    default TrainableProjector loadTrainable(Path file, ModelOptions options) {
+    default TrainableProjector loadTrainable(Path file, int inputSize, int outputSize, ModelOptions options) {
         throw new InvalidRequestException("the projector implementation " + getClass().getName()
                 + " does not support training");
     }

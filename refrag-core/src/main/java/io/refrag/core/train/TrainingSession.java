@@ -106,7 +106,8 @@ final class TrainingSession implements AutoCloseable {
             this.encoder = opened(Providers.loadTrainableEncoder(encoderSource,
                     trains.contains(Part.ENCODER) ? training : serving, config.pooling()), opened);
             this.projector = opened(projectorSource != null
-                    ? Providers.projectors().loadTrainable(projectorSource, serving)
+                    ? Providers.projectors().loadTrainable(projectorSource, encoder.hiddenSize(),
+                            decoder.info().hiddenSize(), serving)
                     : Providers.projectors().createTrainable(encoder.hiddenSize(), decoder.info().hiddenSize(),
                             config.options().seed(), serving), opened);
             if (projector.inputSize() != encoder.hiddenSize()

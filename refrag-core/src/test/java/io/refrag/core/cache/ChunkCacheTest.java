@@ -56,7 +56,7 @@ class ChunkCacheTest {
     @Test
     void diskCacheSurvivesRestartsAndIgnoresCrashLeftovers() throws Exception {
         Path dir = tmp.resolve("store");
-        try (DiskChunkCache c = new DiskChunkCache(dir, 3)) {
+        try (DiskChunkCache c = new DiskChunkCache(dir, 2, 3)) {
             for (int i = 0; i < 5; i++) {
                 c.put("k" + i, new float[] {i, i + 0.5f});
             }
@@ -65,7 +65,7 @@ class ChunkCacheTest {
         // a crash mid-write leaves only a temporary file, never a partial segment; a user's own .tmp file stays
         Files.writeString(dir.resolve(AtomicFiles.TEMP_PREFIX + "segment-crashed.safetensors123.tmp"), "half a file");
         Files.writeString(dir.resolve(".notes.tmp"), "mine");
-        try (DiskChunkCache c = new DiskChunkCache(dir, 3)) {
+        try (DiskChunkCache c = new DiskChunkCache(dir, 2, 3)) {
             assertEquals(5, c.size());
             for (int i = 0; i < 5; i++) {
                 assertArrayEquals(new float[] {i, i + 0.5f}, c.get("k" + i));
@@ -80,7 +80,7 @@ class ChunkCacheTest {
 
     /** Writes three entries in one segment and returns its file. */
     private static Path oneSegment(Path dir) throws Exception {
-        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+        try (DiskChunkCache c = new DiskChunkCache(dir, 3, 10)) {
             c.put("a", new float[] {1, 2, 3});
             c.put("b", new float[] {4, 5, 6});
             c.put("c", new float[] {7, 8, 9});
@@ -97,7 +97,7 @@ class ChunkCacheTest {
         byte[] bytes = Files.readAllBytes(segment);
         bytes[bytes.length - 2] ^= 0x5A; // flip bits in the last entry's data
         Files.write(segment, bytes);
-        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+        try (DiskChunkCache c = new DiskChunkCache(dir, 3, 10)) {
             List<float[]> values = new ArrayList<>();
             for (String k : List.of("a", "b", "c")) {
                 values.add(c.get(k));
@@ -110,7 +110,7 @@ class ChunkCacheTest {
             assertNull(c.get("a"), "the whole segment is out");
             c.put("a", new float[] {1, 2, 3}); // recomputed by the caller and stored again
         }
-        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+        try (DiskChunkCache c = new DiskChunkCache(dir, 3, 10)) {
             assertArrayEquals(new float[] {1, 2, 3}, c.get("a"));
         }
     }
@@ -124,12 +124,20 @@ class ChunkCacheTest {
         Files.createDirectories(dir.resolve("folder.safetensors"));
         byte[] whole = Files.readAllBytes(good);
         Files.write(dir.resolve("truncated.safetensors"), java.util.Arrays.copyOf(whole, whole.length / 2));
-        new SafetensorsWriter().add("old", new float[] {1}, 1).write(dir.resolve("unchecked.safetensors"));
-        try (DiskChunkCache c = new DiskChunkCache(dir, 10)) {
+        new SafetensorsWriter().add("old", new float[] {1, 2, 3}, 3).write(dir.resolve("unchecked.safetensors"));
+        try (DiskChunkCache narrower = new DiskChunkCache(tmp.resolve("narrow"), 2, 1)) {
+            narrower.put("n", new float[] {1, 2}); // a segment of width 2, copied in from another model's cache
+        }
+        try (var files = Files.list(tmp.resolve("narrow"))) {
+            Files.copy(files.findFirst().orElseThrow(), dir.resolve("width2.safetensors"));
+        }
+        try (DiskChunkCache c = new DiskChunkCache(dir, 3, 10)) {
             assertArrayEquals(new float[] {4, 5, 6}, c.get("b"));
             assertNull(c.get("old"), "entries without a checksum are not trusted");
+            assertNull(c.get("n"), "entries of another width are not served");
+            assertThrows(InvalidRequestException.class, () -> c.put("d", new float[] {1, 2}));
         }
-        for (String name : List.of("junk", "empty", "truncated", "unchecked")) {
+        for (String name : List.of("junk", "empty", "truncated", "unchecked", "width2")) {
             assertTrue(Files.exists(dir.resolve(name + ".safetensors.quarantined")), name);
         }
         assertTrue(Files.isDirectory(dir.resolve("folder.safetensors")), "a folder is skipped, not moved");
@@ -139,7 +147,7 @@ class ChunkCacheTest {
     void aFolderThatCannotBeCreatedLeavesAWorkingMemoryOnlyCache() throws Exception {
         Path notAFolder = tmp.resolve("file");
         Files.writeString(notAFolder, "x");
-        try (DiskChunkCache disk = new DiskChunkCache(notAFolder.resolve("cache"), 1)) {
+        try (DiskChunkCache disk = new DiskChunkCache(notAFolder.resolve("cache"), 1, 1)) {
             disk.put("k", new float[] {1});
             assertNull(disk.get("k"), "nothing persists");
             TieredChunkCache t = new TieredChunkCache(new LruChunkCache(10), disk);
@@ -150,7 +158,7 @@ class ChunkCacheTest {
 
     @Test
     void tieredCachePromotesDiskHits() {
-        try (DiskChunkCache disk = new DiskChunkCache(tmp.resolve("t"), 10)) {
+        try (DiskChunkCache disk = new DiskChunkCache(tmp.resolve("t"), 1, 10)) {
             disk.put("x", new float[] {7});
             LruChunkCache lru = new LruChunkCache(10);
             TieredChunkCache t = new TieredChunkCache(lru, disk);
