@@ -3,6 +3,7 @@ package io.refrag.core.generate;
 import io.refrag.core.exception.InvalidRequestException;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Sampling and stopping options of one generation. Immutable; build with {@link #builder()}.
@@ -17,6 +18,7 @@ public final class GenerationOptions {
     private final float topP;
     private final long seed;
     private final int[] stopTokenIds;
+    private final List<String> stopSequences;
     private final TokenListener listener;
 
     private GenerationOptions(Builder b) {
@@ -26,6 +28,7 @@ public final class GenerationOptions {
         this.topP = b.topP;
         this.seed = b.seed;
         this.stopTokenIds = b.stopTokenIds;
+        this.stopSequences = b.stopSequences;
         this.listener = b.listener;
     }
 
@@ -69,6 +72,11 @@ public final class GenerationOptions {
         return stopTokenIds == null ? null : stopTokenIds.clone();
     }
 
+    /** @return texts that end generation when the output contains one; the output stops before it */
+    public List<String> stopSequences() {
+        return stopSequences;
+    }
+
     /** @return streaming callback, or null */
     public TokenListener listener() {
         return listener;
@@ -83,6 +91,7 @@ public final class GenerationOptions {
         b.topP = topP;
         b.seed = seed;
         b.stopTokenIds = stopTokenIds;
+        b.stopSequences = stopSequences;
         b.listener = listener;
         return b;
     }
@@ -91,7 +100,8 @@ public final class GenerationOptions {
     public String toString() {
         return "GenerationOptions{maxNewTokens=" + maxNewTokens + ", temperature=" + temperature + ", topK=" + topK
                 + ", topP=" + topP + ", seed=" + seed + ", stopTokenIds="
-                + (stopTokenIds == null ? "eos" : Arrays.toString(stopTokenIds)) + "}";
+                + (stopTokenIds == null ? "eos" : Arrays.toString(stopTokenIds)) + ", stopSequences=" + stopSequences
+                + "}";
     }
 
     /** Builder; every setter validates its argument. */
@@ -102,6 +112,7 @@ public final class GenerationOptions {
         private float topP = 1f;
         private long seed;
         private int[] stopTokenIds;
+        private List<String> stopSequences = List.of();
         private TokenListener listener;
 
         private Builder() {
@@ -170,6 +181,21 @@ public final class GenerationOptions {
          */
         public Builder optStopTokenIds(int... ids) {
             this.stopTokenIds = ids.clone();
+            return this;
+        }
+
+        /**
+         * @param sequences texts that end generation (none empty); the output and the stream stop before the first
+         *     one that appears
+         * @return this builder
+         */
+        public Builder optStopSequences(List<String> sequences) {
+            for (String s : sequences) {
+                if (s == null || s.isEmpty()) {
+                    throw new InvalidRequestException("stop sequences must be non-empty texts, got " + sequences);
+                }
+            }
+            this.stopSequences = List.copyOf(sequences);
             return this;
         }
 

@@ -6,10 +6,12 @@ import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The generation loop: open a session sized for the request, prefill the prompt, sample on the host, feed each token
- * back through the KV cache, stop on a stop token, {@code maxNewTokens} or the context limit, and time every step.
+ * back through the KV cache, stop on a stop token, a stop sequence, {@code maxNewTokens} or the context limit, and time
+ * every step.
  */
 public final class Generator {
     private Generator() {
@@ -38,6 +40,9 @@ public final class Generator {
         // at most one token per free position, plus the one sampled at the last position: never maxNewTokens blindly
         int[] generated = new int[Math.min(options.maxNewTokens(), maxPositions - prompt.length() + 1)];
         int n = 0;
+        List<String> stopSequences = options.stopSequences();
+        boolean decodeEachStep = listener != null || !stopSequences.isEmpty();
+        String text = "";
         String streamed = "";
         FinishReason reason;
         try (DecoderSession session = decoder.newSession(capacity)) {
@@ -53,22 +58,30 @@ public final class Generator {
                     firstToken = lastToken;
                 }
                 generated[n++] = token;
+                int cut = -1;
+                if (decodeEachStep) {
+                    text = decoder.tokenizer().decode(Arrays.copyOf(generated, n));
+                    cut = StopSequences.firstIndex(text, stopSequences);
+                    text = cut >= 0 ? text.substring(0, cut) : text;
+                }
+                if (cut >= 0 || contains(stop, token)) {
+                    reason = FinishReason.STOP;
+                } else if (n == options.maxNewTokens()) {
+                    reason = FinishReason.LENGTH;
+                } else if (session.position() == maxPositions) {
+                    reason = FinishReason.CONTEXT_LIMIT;
+                } else {
+                    reason = null;
+                }
                 if (listener != null) {
-                    String text = decoder.tokenizer().decode(Arrays.copyOf(generated, n));
-                    String delta = text.startsWith(streamed) ? text.substring(streamed.length()) : "";
-                    streamed = text.startsWith(streamed) ? text : streamed;
+                    // Hold back a tail that may grow into a stop sequence; the last token releases everything.
+                    String ready = reason != null ? text
+                            : text.substring(0, text.length() - StopSequences.pendingLength(text, stopSequences));
+                    String delta = ready.startsWith(streamed) ? ready.substring(streamed.length()) : "";
+                    streamed = ready.startsWith(streamed) ? ready : streamed;
                     listener.onToken(token, delta);
                 }
-                if (contains(stop, token)) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                if (n == options.maxNewTokens()) {
-                    reason = FinishReason.LENGTH;
-                    break;
-                }
-                if (session.position() == maxPositions) {
-                    reason = FinishReason.CONTEXT_LIMIT;
+                if (reason != null) {
                     break;
                 }
                 logits = CausalDecoder.requireFinite(session.decode(token), "logits at position "
@@ -81,7 +94,8 @@ public final class Generator {
             GenerationMetrics metrics = new GenerationMetrics(
                     ttft, ttit, n / (total / 1000.0), total, millis(prefillStart, prefillEnd),
                     millis(firstToken, lastToken), prompt.length(), session.kvCacheBytes());
-            return new GenerationResult(decoder.tokenizer().decode(ids), ids, reason, prompt.length(), n, metrics);
+            String output = stopSequences.isEmpty() ? decoder.tokenizer().decode(ids) : text;
+            return new GenerationResult(output, ids, reason, prompt.length(), n, metrics);
         }
     }
 

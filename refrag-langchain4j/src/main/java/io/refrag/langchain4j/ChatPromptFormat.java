@@ -1,0 +1,251 @@
+package io.refrag.langchain4j;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.FatalTemplateErrorsException;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import io.refrag.core.RefragRequest;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.ModelLoadException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns chat messages into a {@link RefragRequest}: text segments for the conversation, and one compressible context
+ * segment wherever a user message carries retrieved passages ({@link RefragContentInjector}).
+ *
+ * <p>Two formats:
+ * <ul>
+ *   <li>{@link #template(String, String)}: the decoder's own chat template (the Jinja {@code chat_template} of its
+ *   {@code tokenizer_config.json}), rendered as Hugging Face does ({@code messages}, {@code add_generation_prompt =
+ *   true}, {@code eos_token}; {@code bos_token} is empty because the pipeline adds BOS itself). A user message with
+ *   passages reaches the template as its text followed by {@code "\n\nAnswer using the following information:\n"} and
+ *   the passages, as langchain4j's default injector writes it; the passages are compressed, not pasted.</li>
+ *   <li>{@link #plain()}, for decoders without a template (base models): a system message becomes its text and a blank
+ *   line; a user message becomes {@code "Context:\n"} + passages + {@code "\n\n"} when it has passages, then
+ *   {@code "Question: "} + text + {@code "\nAnswer:"}; an AI message becomes {@code " "} + text + {@code "\n\n"}.
+ *   A single question with passages is exactly {@link RefragRequest#of(String, List)}.</li>
+ * </ul>
+ * {@link #forDecoder(Path)} picks the template when the decoder has one.
+ */
+public final class ChatPromptFormat {
+    private static final String MARKER = "\u0000refrag-context-%d\u0000";
+
+    private final String template; // null: the plain format
+    private final String eosToken;
+
+    private ChatPromptFormat(String template, String eosToken) {
+        this.template = template;
+        this.eosToken = eosToken;
+    }
+
+    /** @return the plain format for decoders without a chat template */
+    public static ChatPromptFormat plain() {
+        return new ChatPromptFormat(null, "");
+    }
+
+    /**
+     * @param chatTemplate a Hugging Face Jinja chat template
+     * @param eosToken the text of the decoder's EOS token, for templates that write it
+     * @return a format that renders through the template
+     */
+    public static ChatPromptFormat template(String chatTemplate, String eosToken) {
+        if (chatTemplate == null || chatTemplate.isBlank()) {
+            throw new InvalidRequestException("chat template is empty");
+        }
+        return new ChatPromptFormat(chatTemplate, eosToken == null ? "" : eosToken);
+    }
+
+    /**
+     * @param decoderFolder an HF checkpoint folder
+     * @return its {@code tokenizer_config.json} chat template (the {@code default} one where several are named), else
+     *     the plain format
+     * @throws ModelLoadException if tokenizer_config.json exists but cannot be read
+     */
+    public static ChatPromptFormat forDecoder(Path decoderFolder) {
+        Path file = decoderFolder.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(file)) {
+            return plain();
+        }
+        try {
+            JsonObject config = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+            String chatTemplate = templateOf(config.get("chat_template"));
+            return chatTemplate == null ? plain() : template(chatTemplate, tokenText(config.get("eos_token")));
+        } catch (IOException | JsonParseException | IllegalStateException | UnsupportedOperationException e) {
+            throw new ModelLoadException("cannot read the chat template in " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String templateOf(JsonElement e) {
+        if (e == null || e.isJsonNull()) {
+            return null;
+        }
+        if (e.isJsonPrimitive()) {
+            return e.getAsString();
+        }
+        for (JsonElement named : e.getAsJsonArray()) { // [{"name": "default", "template": "..."}, ...]
+            if ("default".equals(named.getAsJsonObject().get("name").getAsString())) {
+                return named.getAsJsonObject().get("template").getAsString();
+            }
+        }
+        return null;
+    }
+
+    private static String tokenText(JsonElement e) {
+        if (e == null || e.isJsonNull()) {
+            return "";
+        }
+        return e.isJsonPrimitive() ? e.getAsString() : e.getAsJsonObject().get("content").getAsString();
+    }
+
+    /** @return whether this format renders a chat template */
+    public boolean isTemplate() {
+        return template != null;
+    }
+
+    /**
+     * @param messages the conversation, oldest first; system, user and AI messages with text
+     * @return the request: text segments, and a context segment for each user message with passages
+     * @throws InvalidRequestException for an empty conversation, messages without text, or a template that fails or
+     *     drops the retrieved context
+     */
+    public RefragRequest toRequest(List<ChatMessage> messages) {
+        if (messages.isEmpty()) {
+            throw new InvalidRequestException("the chat has no messages");
+        }
+        return template == null ? plainRequest(messages) : templateRequest(messages);
+    }
+
+    private static RefragRequest plainRequest(List<ChatMessage> messages) {
+        RefragRequest.Builder b = RefragRequest.builder();
+        for (ChatMessage m : messages) {
+            if (m instanceof SystemMessage s) {
+                b.text(s.text() + "\n\n");
+            } else if (m instanceof UserMessage u) {
+                List<String> passages = RefragContentInjector.passages(u);
+                if (!passages.isEmpty()) {
+                    b.text("Context:\n").context(passages);
+                }
+                b.text((passages.isEmpty() ? "" : "\n\n") + "Question: " + textOf(u) + "\nAnswer:");
+            } else if (m instanceof AiMessage a) {
+                b.text(" " + requireText(a.text(), "AI") + "\n\n");
+            } else {
+                throw unsupported(m);
+            }
+        }
+        return b.build();
+    }
+
+    private RefragRequest templateRequest(List<ChatMessage> messages) {
+        List<Map<String, String>> rendered = new ArrayList<>();
+        List<List<String>> contexts = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            String role;
+            String content;
+            if (m instanceof SystemMessage s) {
+                role = "system";
+                content = s.text();
+            } else if (m instanceof UserMessage u) {
+                role = "user";
+                content = textOf(u);
+                List<String> passages = RefragContentInjector.passages(u);
+                if (!passages.isEmpty()) {
+                    content += "\n\nAnswer using the following information:\n" + String.format(MARKER, contexts.size());
+                    contexts.add(passages);
+                }
+            } else if (m instanceof AiMessage a) {
+                role = "assistant";
+                content = requireText(a.text(), "AI");
+            } else {
+                throw unsupported(m);
+            }
+            Map<String, String> message = new LinkedHashMap<>();
+            message.put("role", role);
+            message.put("content", content);
+            rendered.add(message);
+        }
+        String prompt = render(rendered);
+        RefragRequest.Builder b = RefragRequest.builder();
+        int from = 0;
+        for (int i = 0; i < contexts.size(); i++) {
+            String marker = String.format(MARKER, i);
+            int at = prompt.indexOf(marker, from);
+            if (at < 0) {
+                throw new InvalidRequestException("the chat template dropped the retrieved passages of a user message; "
+                        + "it must write every message's content");
+            }
+            b.text(prompt.substring(from, at)).context(contexts.get(i));
+            from = at + marker.length();
+        }
+        return b.text(prompt.substring(from)).build();
+    }
+
+    private String render(List<Map<String, String>> messages) {
+        Jinjava jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                ChatPromptFormat.class, "raiseException", String.class));
+        Map<String, Object> bindings = new LinkedHashMap<>();
+        bindings.put("messages", messages);
+        bindings.put("add_generation_prompt", true);
+        bindings.put("bos_token", "");
+        bindings.put("eos_token", eosToken);
+        try {
+            return jinja.render(template, bindings);
+        } catch (FatalTemplateErrorsException e) {
+            List<String> reasons = new ArrayList<>();
+            for (TemplateError error : e.getErrors()) {
+                for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+                    if (t instanceof InvalidRequestException refused) { // raise_exception, unwrapped
+                        throw refused;
+                    }
+                }
+                reasons.add(error.getMessage());
+            }
+            throw new InvalidRequestException("the chat template failed: " + reasons, e);
+        }
+    }
+
+    /**
+     * The {@code raise_exception} function HF chat templates call to refuse a conversation.
+     *
+     * @param message the template's reason
+     * @return never
+     */
+    public static String raiseException(String message) {
+        throw new InvalidRequestException("the chat template refused the conversation: " + message);
+    }
+
+    private static String textOf(UserMessage u) {
+        if (!u.hasSingleText()) {
+            throw new InvalidRequestException("REFRAG reads text only; a user message holds " + u.contents().size()
+                    + " contents of types " + u.contents().stream().map(c -> c.type().name()).toList());
+        }
+        return requireText(u.singleText(), "user");
+    }
+
+    private static String requireText(String text, String role) {
+        if (text == null) {
+            throw new InvalidRequestException("a " + role + " message has no text (tool calls are not supported)");
+        }
+        return text;
+    }
+
+    private static InvalidRequestException unsupported(ChatMessage m) {
+        return new InvalidRequestException("REFRAG chat supports system, user and AI messages, not " + m.type());
+    }
+}

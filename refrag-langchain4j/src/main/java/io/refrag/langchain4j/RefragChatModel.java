@@ -1,0 +1,89 @@
+package io.refrag.langchain4j;
+
+import dev.langchain4j.model.ModelProvider;
+import dev.langchain4j.model.chat.ChatModel;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import io.refrag.core.Refrag;
+
+/**
+ * A langchain4j {@link ChatModel} that answers through a REFRAG pipeline. Retrieved passages that
+ * {@link RefragContentInjector} attached to the user message are compressed; everything else is text. Maps temperature,
+ * top-p, top-k, max output tokens and stop sequences; the response metadata is a {@link RefragChatResponseMetadata}
+ * (token usage, finish reason, TTFT, compression). Thread-safe; the caller owns and closes the pipeline.
+ *
+ * <pre>{@code
+ * ChatModel model = RefragChatModel.builder().refrag(refrag).build();
+ * }</pre>
+ */
+public final class RefragChatModel implements ChatModel {
+    private final RefragChat chat;
+
+    private RefragChatModel(Builder b) {
+        this.chat = new RefragChat(b.refrag, b.format, b.modelName);
+    }
+
+    /** @return a builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public ChatResponse doChat(ChatRequest request) {
+        return chat.response(chat.generate(request, null));
+    }
+
+    @Override
+    public ChatRequestParameters defaultRequestParameters() {
+        return chat.defaults();
+    }
+
+    @Override
+    public ModelProvider provider() {
+        return ModelProvider.OTHER;
+    }
+
+    /** Builds a {@link RefragChatModel}. */
+    public static final class Builder {
+        private Refrag refrag;
+        private ChatPromptFormat format = ChatPromptFormat.plain();
+        private String modelName = "refrag";
+
+        private Builder() {
+        }
+
+        /**
+         * @param pipeline the pipeline that answers (required; not closed by the model)
+         * @return this builder
+         */
+        public Builder refrag(Refrag pipeline) {
+            this.refrag = pipeline;
+            return this;
+        }
+
+        /**
+         * @param chatFormat how messages become the prompt; default {@link ChatPromptFormat#plain()}, use
+         *     {@link ChatPromptFormat#forDecoder} for a decoder with a chat template
+         * @return this builder
+         */
+        public Builder format(ChatPromptFormat chatFormat) {
+            this.format = chatFormat;
+            return this;
+        }
+
+        /**
+         * @param name the model name responses report; default {@code refrag}
+         * @return this builder
+         */
+        public Builder modelName(String name) {
+            this.modelName = name;
+            return this;
+        }
+
+        /** @return the chat model */
+        public RefragChatModel build() {
+            return new RefragChatModel(this);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package io.refrag.langchain4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.data.embedding.Embedding;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.data.segment.TextSegment;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.embedding.EmbeddingModel;
+import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
+import dev.langchain4j.model.output.FinishReason;
+import dev.langchain4j.rag.DefaultRetrievalAugmentor;
+import dev.langchain4j.rag.RetrievalAugmentor;
+import dev.langchain4j.rag.content.Content;
+import dev.langchain4j.rag.content.retriever.EmbeddingStoreContentRetriever;
+import dev.langchain4j.service.AiServices;
+import dev.langchain4j.service.Result;
+import dev.langchain4j.service.TokenStream;
+import dev.langchain4j.store.embedding.inmemory.InMemoryEmbeddingStore;
+import io.refrag.core.Refrag;
+import io.refrag.core.RefragRequest;
+import io.refrag.core.RefragResult;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Precision;
+import io.refrag.core.testing.SharedModels;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The langchain4j integration end to end: corpus_small in langchain4j's in-memory store with its own all-MiniLM-L6-v2
+ * embeddings, an AiService whose retrieval augmentor injects with {@link RefragContentInjector}, and the shipped REFRAG
+ * model answering through {@link RefragChatModel} and {@link RefragStreamingChatModel}.
+ */
+class RefragLangchain4jIT {
+    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final String QUESTION = "Which river does City_0 lie on?";
+
+    private static Refrag refrag;
+    private static RetrievalAugmentor augmentor;
+
+    interface Assistant {
+        Result<String> answer(String question);
+    }
+
+    interface StreamingAssistant {
+        TokenStream answer(String question);
+    }
+
+    @BeforeAll
+    static void ingest() throws Exception {
+        refrag = Refrag.load(SharedModels.shippedModel(), CPU);
+        EmbeddingModel embedder = new AllMiniLmL6V2EmbeddingModel();
+        InMemoryEmbeddingStore<TextSegment> store = new InMemoryEmbeddingStore<>();
+        List<TextSegment> segments = Files.readAllLines(SharedModels.path("data/corpus_small.txt")).stream()
+                .filter(l -> !l.isBlank()).map(TextSegment::from).toList();
+        long start = System.nanoTime();
+        for (int from = 0; from < segments.size(); from += 100) {
+            List<TextSegment> batch = segments.subList(from, Math.min(segments.size(), from + 100));
+            List<Embedding> embeddings = embedder.embedAll(batch).content();
+            store.addAll(embeddings, batch);
+            System.out.printf("langchain4j IT: embedded %d/%d passages (%.0f s)%n", from + batch.size(),
+                    segments.size(), (System.nanoTime() - start) / 1e9);
+        }
+        augmentor = DefaultRetrievalAugmentor.builder()
+                .contentRetriever(EmbeddingStoreContentRetriever.builder()
+                        .embeddingStore(store).embeddingModel(embedder).maxResults(3).build())
+                .contentInjector(new RefragContentInjector())
+                .build();
+    }
+
+    @AfterAll
+    static void close() {
+        refrag.close();
+    }
+
+    /** What the pipeline answers when it is handed the passages directly, in the plain chat format. */
+    private static RefragResult direct(List<Content> sources, int maxNewTokens) {
+        List<String> passages = sources.stream().map(c -> c.textSegment().text()).toList();
+        var options = refrag.defaults().toBuilder().optGeneration(
+                refrag.defaults().generation().toBuilder().optMaxNewTokens(maxNewTokens).build()).build();
+        return refrag.generate(RefragRequest.of(QUESTION, passages), options);
+    }
+
+    @Test
+    void anAiServiceWithARetrieverAnswersThroughRefragWithThePassagesCompressed() {
+        Assistant assistant = AiServices.builder(Assistant.class)
+                .chatModel(RefragChatModel.builder().refrag(refrag).build())
+                .retrievalAugmentor(augmentor)
+                .build();
+        Result<String> result = assistant.answer(QUESTION);
+        assertEquals(3, result.sources().size());
+        assertTrue(result.sources().get(0).textSegment().text().contains("City_0 "), "retrieval finds City_0's entry");
+
+        var metadata = assertInstanceOf(RefragChatResponseMetadata.class, result.finalResponse().metadata());
+        RefragMetrics m = metadata.refrag();
+        int k = refrag.defaults().k();
+        assertTrue(m.chunks() >= 3 && m.expandedChunks() < m.chunks(), m.toString());
+        assertTrue(m.decoderInputLength() < m.fullContextTokens() && m.compressionRatio() > 1.5, m.toString());
+        assertTrue(m.ttftMillis() > 0, m.toString());
+
+        // Exactly what the pipeline gives for the passages as one context segment: they were compressed, not pasted.
+        RefragResult expected = direct(result.sources(), refrag.defaults().generation().maxNewTokens());
+        assertEquals(expected.text(), result.content());
+        assertEquals(expected.totalChunks(), m.chunks());
+        assertEquals(expected.fullContextTokens(), m.fullContextTokens());
+        assertEquals(expected.decoderInputLength(), m.decoderInputLength(), "k = " + k);
+        assertEquals(expected.decoderInputLength(), result.tokenUsage().inputTokenCount());
+        assertEquals(expected.generation().generatedTokens(), result.tokenUsage().outputTokenCount());
+    }
+
+    @Test
+    void streamingDeliversEveryTokenInOrderThenCompletes() throws Exception {
+        StreamingAssistant assistant = AiServices.builder(StreamingAssistant.class)
+                .streamingChatModel(RefragStreamingChatModel.builder().refrag(refrag).build())
+                .retrievalAugmentor(augmentor)
+                .build();
+        List<String> parts = new ArrayList<>();
+        List<Content> retrieved = new ArrayList<>();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        assistant.answer(QUESTION)
+                .onRetrieved(retrieved::addAll)
+                .onPartialResponse(part -> {
+                    assertTrue(!done.isDone(), "no token after completion");
+                    parts.add(part);
+                })
+                .onCompleteResponse(done::complete)
+                .onError(done::completeExceptionally)
+                .start();
+        ChatResponse response = done.get(120, TimeUnit.SECONDS);
+        RefragResult expected = direct(retrieved, refrag.defaults().generation().maxNewTokens());
+        assertEquals(expected.text(), response.aiMessage().text());
+        assertEquals(response.aiMessage().text(), String.join("", parts), "the parts are the answer, in order");
+        assertTrue(parts.size() > 1, "streamed in pieces: " + parts);
+    }
+
+    @Test
+    void requestParametersMapAndUnsupportedOnesAreRefused() {
+        RefragChatModel model = RefragChatModel.builder().refrag(refrag).build();
+        ChatResponse three = model.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION))
+                .maxOutputTokens(3).build());
+        assertEquals(3, three.tokenUsage().outputTokenCount());
+        assertEquals(FinishReason.LENGTH, three.finishReason());
+
+        String full = model.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).maxOutputTokens(24)
+                .build()).aiMessage().text();
+        String stop = full.substring(full.length() / 2, full.length() / 2 + 2);
+        ChatResponse stopped = model.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION))
+                .maxOutputTokens(24).stopSequences(List.of(stop)).build());
+        assertEquals(full.substring(0, full.indexOf(stop)), stopped.aiMessage().text());
+        assertEquals(FinishReason.STOP, stopped.finishReason());
+
+        ChatRequest tools = ChatRequest.builder().messages(UserMessage.from(QUESTION))
+                .toolSpecifications(ToolSpecification.builder().name("lookup").build()).build();
+        var e = assertThrows(InvalidRequestException.class, () -> model.chat(tools));
+        assertTrue(e.getMessage().contains("do not call tools"), e.getMessage());
+        var penalty = assertThrows(InvalidRequestException.class, () -> model.chat(ChatRequest.builder()
+                .messages(UserMessage.from(QUESTION)).frequencyPenalty(0.5).build()));
+        assertTrue(penalty.getMessage().contains("penalties are not supported"), penalty.getMessage());
+    }
+}
