@@ -11,6 +11,7 @@ import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
+import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ChunkEncoder;
 import io.refrag.core.model.DecoderInput;
@@ -30,7 +31,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.IntConsumer;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -90,6 +91,18 @@ public final class Refrag implements AutoCloseable {
      */
     public static Refrag load(Path dir, ModelOptions options) {
         return open(RefragManifest.read(dir), options);
+    }
+
+    /**
+     * Loads a pipeline from a REFRAG folder given by path or by Hugging Face id ({@code owner/name[@revision]},
+     * through the hub cache the environment configures; see {@link HfHub}).
+     *
+     * @param folderOrId a folder holding {@code refrag.json}, or the id of a hub repository holding one
+     * @param options device and precision of every model
+     * @return the pipeline
+     */
+    public static Refrag load(String folderOrId, ModelOptions options) {
+        return load(HfHub.fromEnvironment().resolve(folderOrId), options);
     }
 
     /**
@@ -172,13 +185,14 @@ public final class Refrag implements AutoCloseable {
      *
      * @param passages passages as they will appear in requests
      * @param k chunk size the requests will use
-     * @param progress receives chunks done so far (may be null)
+     * @param progress receives the chunks done so far and the total after each encoder batch (may be null)
      * @return number of chunks
      */
-    public int precompute(List<String> passages, int k, IntConsumer progress) {
+    public int precompute(List<String> passages, int k, BiConsumer<Integer, Integer> progress) {
         return inFlight(() -> {
             List<String> texts = chunker.chunk(passages, k).stream().map(Chunk::text).toList();
-            requireEncoder().precompute(texts, 256, progress);
+            requireEncoder().precompute(texts, 256, progress == null ? null : done -> progress.accept(done,
+                    texts.size()));
             return texts.size();
         });
     }

@@ -5,6 +5,8 @@ import com.google.gson.JsonObject;
 import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.hub.HfHub;
+import io.refrag.core.hub.HfModelId;
 import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
@@ -24,7 +26,8 @@ import java.util.Set;
  *  "policy": "learned", "policyFile": "policy.safetensors", "k": 16, "p": 0.25,
  *  "cacheDir": "chunk-cache", "cacheEntries": 100000}
  * }</pre>
- * Only {@code decoder} is required. A relative path resolves inside the folder and may not leave it ({@code ../} is
+ * Only {@code decoder} is required. {@code decoder} and {@code encoder} may name a Hugging Face id
+ * ({@code owner/name[@revision]}) instead of a folder. A relative path resolves inside the folder and may not leave it ({@code ../} is
  * refused, so a manifest from elsewhere cannot reach into the rest of the file system); an absolute path is taken as
  * written. A model kept outside the folder is named by its absolute path or linked into the folder (a symbolic link,
  * as the Hugging Face cache links snapshots to blobs): whoever can create links there owns the folder anyway. Without
@@ -83,11 +86,24 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
     }
 
     /**
+     * Reads a manifest; a {@code decoder} or {@code encoder} that names no folder but a Hugging Face id
+     * ({@code owner/name[@revision]}) resolves through the hub cache configured by the environment ({@link HfHub}).
+     *
      * @param folder a folder holding {@value #FILE_NAME}
      * @return its manifest, paths resolved against the folder
      * @throws ModelLoadException if the folder holds no readable manifest
      */
     public static RefragManifest read(Path folder) {
+        return read(folder, HfHub.fromEnvironment());
+    }
+
+    /**
+     * @param folder a folder holding {@value #FILE_NAME}
+     * @param hub where Hugging Face ids in {@code decoder} and {@code encoder} resolve
+     * @return its manifest, paths resolved against the folder
+     * @throws ModelLoadException if the folder holds no readable manifest, or an id cannot be resolved
+     */
+    public static RefragManifest read(Path folder, HfHub hub) {
         Path file = folder.resolve(FILE_NAME);
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException(folder + " holds no " + FILE_NAME + " (is it a REFRAG folder or a "
@@ -97,8 +113,8 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
         c.requireKnownKeys(KEYS);
         Path dir = file.toAbsolutePath().normalize().getParent();
         return new RefragManifest(
-                inside(file, "decoder", c.requireString("decoder")),
-                c.optString("encoder").map(v -> inside(file, "encoder", v)).orElse(null),
+                model(file, "decoder", c.requireString("decoder"), hub),
+                c.optString("encoder").map(v -> model(file, "encoder", v, hub)).orElse(null),
                 c.optString("projector").map(v -> inside(file, "projector", v)).orElse(null),
                 c.optString("pooling").map(Pooling::parse).orElse(DEFAULT_POOLING),
                 c.optString("policy").orElse(PolicyNames.NONE),
@@ -107,6 +123,15 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
                 c.optDouble("p", DEFAULT_P),
                 c.optString("cacheDir").map(v -> inside(file, "cacheDir", v)).orElse(null),
                 c.optInt("cacheEntries").orElse(DEFAULT_CACHE_ENTRIES));
+    }
+
+    /** A model folder: a path of the manifest when it exists, else a Hugging Face id when it is one. */
+    private static Path model(Path file, String key, String value, HfHub hub) {
+        Path path = inside(file, key, value);
+        if (Files.exists(path)) {
+            return path;
+        }
+        return HfModelId.tryParse(value).map(hub::snapshot).orElse(path);
     }
 
     /** Resolves a path of the manifest: absolute as written, relative only inside the manifest's folder. */
@@ -199,5 +224,13 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
     public RefragManifest withDefaults(int chunkSize, double fraction) {
         return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, chunkSize, fraction,
                 cacheDir, cacheEntries);
+    }
+
+    /**
+     * @param folder the persistent chunk-embedding cache folder, or null for memory only
+     * @return this manifest with that cache
+     */
+    public RefragManifest withCacheDir(Path folder) {
+        return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, k, p, folder, cacheEntries);
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 import org.junit.jupiter.api.Test;
@@ -78,5 +79,30 @@ class RefragManifestTest {
         Files.createSymbolicLink(dir.resolve("linked"), Path.of("../elsewhere/decoder"));
         Files.writeString(dir.resolve(RefragManifest.FILE_NAME), "{\"decoder\": \"linked\"}");
         assertEquals(elsewhere.toRealPath(), RefragManifest.read(dir).decoder().toRealPath());
+    }
+
+    @Test
+    void decoderAndEncoderMayBeHuggingFaceIdsResolvedThroughTheHubCache() throws Exception {
+        // a cache as the hub client writes it: refs/main names the commit, the snapshot links into blobs/
+        String commit = "89abcdef0123456789abcdef0123456789abcdef";
+        Path repo = tmp.resolve("hub/models--acme--enc");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots/" + commit));
+        for (String f : new String[] {"config.json", "tokenizer.json", "model.safetensors"}) {
+            Files.writeString(blobs.resolve("etag-" + f), "{}");
+            Files.createSymbolicLink(snapshot.resolve(f), Path.of("../../blobs/etag-" + f));
+        }
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs/main"), commit);
+        Path dir = Files.createDirectories(tmp.resolve("model"));
+        Files.createDirectories(dir.resolve("dec"));
+        Files.writeString(dir.resolve(RefragManifest.FILE_NAME), "{\"decoder\": \"dec\", \"encoder\": \"acme/enc\"}");
+        HfHub offline = HfHub.of(tmp.resolve("hub"), "http://127.0.0.1:1", true, null, null);
+        RefragManifest m = RefragManifest.read(dir, offline);
+        assertEquals(snapshot, m.encoder());
+        assertEquals(dir.toAbsolutePath().resolve("dec"), m.decoder(), "an existing folder wins over an id");
+        Files.writeString(dir.resolve(RefragManifest.FILE_NAME), "{\"decoder\": \"dec\", \"encoder\": \"acme/gone\"}");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> RefragManifest.read(dir, offline));
+        assertTrue(e.getMessage().contains("acme/gone@main is not in the Hugging Face cache"), e.getMessage());
     }
 }

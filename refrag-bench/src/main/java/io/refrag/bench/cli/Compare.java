@@ -11,8 +11,11 @@ import io.refrag.core.eval.Evaluator;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.train.TrainingCorpus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code compare}: the same request in full-context mode and in REFRAG mode for each k, with chunk embeddings computed
@@ -28,52 +30,97 @@ import java.util.Set;
  * median of {@code --repeats} runs is reported with its ratio to full context, all measured in this one process.
  * With {@code --eval-corpus}, each mode's held-out NLL and the share of the full-context gain it keeps stand beside
  * its speed ({@link Evaluator}: no context, full context and REFRAG at the request's p and policy).
- *
- * @param out results
- * @param err progress
  */
-record Compare(PrintStream out, PrintStream err) {
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Full context against REFRAG (uncached and cached) for each k on one request: TTFT, TTIT, "
+            + "throughput; with --eval-corpus, held-out NLL beside them."})
+final class Compare extends CliCommand {
+    @Mixin
+    CliOptions.Models models;
+
+    @Option(names = "--context-file", required = true, paramLabel = "FILE", description = "passages, one per line")
+    Path contextFile;
+
+    @Option(names = "--question", paramLabel = "TEXT", description = "answered after the passages")
+    String question;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "continued after the passages")
+    String prompt;
+
+    @Option(names = "--passages", paramLabel = "N",
+            description = "use the first N passages (default: as many as fit the decoder in full context)")
+    Integer passages;
+
+    @Option(names = "--k", split = ",", defaultValue = "8,16,32", paramLabel = "K,...",
+            description = "chunk sizes to compare (default: ${DEFAULT-VALUE})")
+    List<Integer> ks;
+
+    @Option(names = "--p", paramLabel = "F", description = "fraction of chunks to expand (default: the pipeline's)")
+    Double p;
+
+    @Option(names = "--policy", paramLabel = "NAME", description = "expansion policy (default: the pipeline's)")
+    String policy;
+
+    @Option(names = "--repeats", defaultValue = "3", paramLabel = "R", description = "measured runs per mode")
+    int repeats;
+
+    @Option(names = "--chart", paramLabel = "FILE.svg", description = "TTFT against context length, as SVG")
+    Path chart;
+
+    @Option(names = "--eval-corpus", paramLabel = "FILE", description = "held-out documents for the quality columns")
+    Path evalCorpus;
+
+    @Option(names = "--eval-documents", defaultValue = "40", paramLabel = "N", description = "documents to score")
+    int evalDocuments;
+
+    @Mixin
+    CliOptions.Sampling sampling;
+
+    @Mixin
+    CliOptions.Device device;
+
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
 
     /** One measured configuration; {@code quality} is its eval row, or null without {@code --eval-corpus}. */
     private record Row(String mode, int k, boolean cached, int decoderInput, double ttft, double ttit,
             double throughput, double encode, double prefill, String text, EvalRow quality) {
     }
 
-    void run(List<String> argv) {
-        Args a = Args.parse("compare", argv, Main.union(Set.of("decoder", "passages", "repeats", "chart", "prompt",
-                "eval-corpus", "eval-documents"), Main.PIPELINE_OPTIONS, Main.MODEL_OPTIONS, Main.SAMPLING_OPTIONS),
-                Set.of("json"));
-        if (a.has("question") == a.has("prompt")) {
+    @Override
+    void execute() {
+        if ((question == null) == (prompt == null)) {
             throw new UsageException("compare: give --question TEXT (answered after the passages) or --prompt TEXT "
                     + "(continued after the passages), not both");
         }
-        String text = a.has("question") ? a.requireString("question") : a.requireString("prompt");
-        List<String> corpus = RefragRequest.readPassages(a.requireFile("context-file"));
-        List<String> heldOut = a.has("eval-corpus") ? TrainingCorpus.read(a.requireFile("eval-corpus")).documents()
-                : null;
-        List<Integer> ks = a.integerList("k", List.of(8, 16, 32));
-        if (a.has("passages") && a.integer("passages", 1) < 1) {
-            throw new UsageException("compare: --passages must be >= 1, got " + a.integer("passages", 1));
+        String text = question != null ? question : prompt;
+        List<String> corpus = RefragRequest.readPassages(CliOptions.requireFile("--context-file", contextFile));
+        List<String> heldOut = evalCorpus == null ? null
+                : TrainingCorpus.read(CliOptions.requireFile("--eval-corpus", evalCorpus)).documents();
+        if (passages != null && passages < 1) {
+            throw new UsageException("compare: --passages must be >= 1, got " + passages);
         }
-        int repeats = a.integer("repeats", 3);
         if (repeats < 1) {
             throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
         }
-        GenerationOptions generation = Main.generationOptions(a);
+        GenerationOptions generation = sampling.generation();
         for (int k : ks) {
             RefragOptions.builder().optK(k); // validates every k before any model is loaded
         }
-        Main.checkFraction(a);
-        Path chart = a.optOutputFile("chart");
-        try (Refrag refrag = Pipelines.open(a, true)) {
-            RefragOptions base = Main.refragOptions(a, refrag.defaults(), generation, ks.get(0));
+        if (p != null) {
+            RefragOptions.builder().optExpansionFraction(p);
+        }
+        Path chartFile = CliOptions.outputFile("--chart", chart);
+        try (Refrag refrag = Refrag.open(models.manifest(true, policy, err()), device.modelOptions())) {
+            RefragOptions base = refrag.defaults().toBuilder().optK(ks.get(0))
+                    .optExpansionFraction(p != null ? p : refrag.defaults().expansionFraction())
+                    .optGeneration(generation).build();
             int limit = refrag.decoder().info().maxPositions();
-            List<String> passages = a.has("passages")
-                    ? corpus.subList(0, Math.min(corpus.size(), a.integer("passages", 1)))
-                    : fitting(refrag, a, text, corpus, limit - generation.maxNewTokens());
-            err.printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", passages.size(), repeats, ks);
-            RefragRequest request = request(a, text, passages);
-            EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, a, base, ks);
+            List<String> used = passages != null ? corpus.subList(0, Math.min(corpus.size(), passages))
+                    : fitting(refrag, text, corpus, limit - generation.maxNewTokens());
+            err().printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", used.size(), repeats, ks);
+            RefragRequest request = request(text, used);
+            EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, base);
             List<Row> rows = new ArrayList<>();
             rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
                     repeats, quality == null ? null : quality.rows().get(1)));
@@ -84,35 +131,35 @@ record Compare(PrintStream out, PrintStream err) {
                         repeats, q));
                 rows.add(measure(refrag, request, o, "refrag", k, true, repeats, q));
             }
-            report(a, text, passages.size(), rows, quality);
-            if (chart != null) {
-                chart(refrag, a, text, corpus, base, ks, chart);
+            report(text, used.size(), rows, quality);
+            if (chartFile != null) {
+                chart(refrag, text, corpus, base, chartFile);
             }
         }
     }
 
     /** Passages, then the question in the QA template, or the prompt as written (a continuation). */
-    private static RefragRequest request(Args a, String text, List<String> passages) {
-        return a.has("question") ? RefragRequest.of(text, passages)
+    private RefragRequest request(String text, List<String> passages) {
+        return question != null ? RefragRequest.of(text, passages)
                 : RefragRequest.builder().context(passages).text(text).build();
     }
 
     /** Held-out NLL of no context, full context and REFRAG at each k with the request's p and policy. */
-    private EvalReport quality(Refrag refrag, List<String> heldOut, Args a, RefragOptions base, List<Integer> ks) {
-        String policy = base.policy() != null ? base.policy() : refrag.defaultPolicy();
+    private EvalReport quality(Refrag refrag, List<String> heldOut, RefragOptions base) {
+        String name = base.policy() != null ? base.policy() : refrag.defaultPolicy();
         // the "none" policy expands nothing whatever p says: its rows are the p = 0 rows
-        double p = policy.equals(PolicyNames.NONE) ? 0 : base.expansionFraction();
+        double fraction = name.equals(PolicyNames.NONE) ? 0 : base.expansionFraction();
         EvalOptions o = new EvalOptions(EvalOptions.DEFAULT_CONTEXT_TOKENS, EvalOptions.DEFAULT_TARGET_TOKENS, ks,
-                List.of(p), List.of(policy), a.integer("eval-documents", 40), 0);
-        err.printf("compare: held-out NLL on %d documents of %s ...%n", o.documents(), a.requireString("eval-corpus"));
+                List.of(fraction), List.of(name), evalDocuments, 0);
+        err().printf("compare: held-out NLL on %d documents of %s ...%n", o.documents(), evalCorpus);
         return new Evaluator(refrag, o).perplexity(heldOut, (done, total) -> { });
     }
 
     /** Leading passages whose full context fits the decoder (leaving room for the generated tokens). */
-    private List<String> fitting(Refrag refrag, Args a, String text, List<String> corpus, int budget) {
+    private List<String> fitting(Refrag refrag, String text, List<String> corpus, int budget) {
         int n = 0;
         while (n < corpus.size()) {
-            int tokens = refrag.fullContextTokens(request(a, text, corpus.subList(0, n + 1)));
+            int tokens = refrag.fullContextTokens(request(text, corpus.subList(0, n + 1)));
             if (tokens > budget) {
                 break;
             }
@@ -127,7 +174,7 @@ record Compare(PrintStream out, PrintStream err) {
 
     private Row measure(Refrag refrag, RefragRequest request, RefragOptions options, String mode, int k,
             boolean cached, int repeats, EvalRow quality) {
-        err.printf("compare: %s%s ...%n", mode, k > 0 ? " k=" + k + (cached ? " cached" : " uncached") : "");
+        err().printf("compare: %s%s ...%n", mode, k > 0 ? " k=" + k + (cached ? " cached" : " uncached") : "");
         RefragResult first = refrag.generate(request, options); // warm-up (and cache fill)
         double[] ttft = new double[repeats];
         double[] ttit = new double[repeats];
@@ -152,10 +199,10 @@ record Compare(PrintStream out, PrintStream err) {
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private void report(Args a, String text, int passages, List<Row> rows, EvalReport quality) {
+    private void report(String text, int passageCount, List<Row> rows, EvalReport quality) {
         Row full = rows.get(0);
-        String kind = a.has("question") ? "question" : "prompt";
-        if (a.flag("json")) {
+        String kind = question != null ? "question" : "prompt";
+        if (json) {
             List<Map<String, Object>> runs = new ArrayList<>();
             for (Row r : rows) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -177,22 +224,23 @@ record Compare(PrintStream out, PrintStream err) {
                 m.put("text", r.text());
                 runs.add(m);
             }
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put(kind, text);
-            json.put("passages", passages);
-            json.put("fullContextTokens", full.decoderInput());
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put(kind, text);
+            result.put("passages", passageCount);
+            result.put("fullContextTokens", full.decoderInput());
             if (quality != null) {
-                json.put("heldOutDocuments", quality.documents());
-                json.put("noContextNll", quality.rows().get(0).meanNll());
+                result.put("heldOutDocuments", quality.documents());
+                result.put("noContextNll", quality.rows().get(0).meanNll());
             }
-            json.put("runs", runs);
-            out.println(Main.JSON.toJson(json));
+            result.put("runs", runs);
+            out().println(Main.JSON.toJson(result));
             return;
         }
+        PrintWriter out = out();
         out.println(Character.toUpperCase(kind.charAt(0)) + kind.substring(1) + ": " + text.strip() + "   ("
-                + passages + " passages, " + full.decoderInput() + " full-context tokens)");
+                + passageCount + " passages, " + full.decoderInput() + " full-context tokens)");
         for (Row r : rows) {
-            out.printf("  %-26s %s: %s%n", label(r), a.has("question") ? "answer" : "continues",
+            out.printf("  %-26s %s: %s%n", label(r), question != null ? "answer" : "continues",
                     r.text().replace('\n', ' ').strip());
         }
         out.println();
@@ -219,8 +267,7 @@ record Compare(PrintStream out, PrintStream err) {
     }
 
     /** TTFT against context length: full context while it fits, REFRAG (cached) per k; written as SVG. */
-    private void chart(Refrag refrag, Args a, String text, List<String> corpus, RefragOptions base,
-            List<Integer> ks, Path file) {
+    private void chart(Refrag refrag, String text, List<String> corpus, RefragOptions base, Path file) {
         int limit = refrag.decoder().info().maxPositions();
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         series.put("full context", new ArrayList<>());
@@ -228,9 +275,9 @@ record Compare(PrintStream out, PrintStream err) {
             series.put("REFRAG k=" + k + " (cached)", new ArrayList<>());
         }
         for (int n = 1; n <= corpus.size(); n *= 2) {
-            RefragRequest request = request(a, text, corpus.subList(0, n));
+            RefragRequest request = request(text, corpus.subList(0, n));
             int full = refrag.fullContextTokens(request);
-            err.printf("compare: chart point %d passages (%d tokens)%n", n, full);
+            err().printf("compare: chart point %d passages (%d tokens)%n", n, full);
             boolean any = false;
             if (full <= limit - base.generation().maxNewTokens()) {
                 series.get("full context").add(new double[] {full, measure(refrag, request,
@@ -252,6 +299,6 @@ record Compare(PrintStream out, PrintStream err) {
             }
         }
         Eval.write(file, Svg.lineChart("TTFT vs context length", "context tokens (full)", "TTFT ms", series));
-        err.println("compare: chart written to " + file);
+        err().println("compare: chart written to " + file);
     }
 }

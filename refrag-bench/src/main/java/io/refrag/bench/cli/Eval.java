@@ -11,9 +11,11 @@ import io.refrag.core.model.PolicyNames;
 import io.refrag.core.spi.Providers;
 import io.refrag.core.train.CorpusSource;
 import io.refrag.core.train.TrainingCorpus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,63 +28,104 @@ import java.util.Set;
 /**
  * {@code eval}: held-out NLL (or QA exact match and F1) of no context, full context and REFRAG modes side by side,
  * with each mode's decoder input length and TTFT; a table, {@code --json}, and {@code --chart} (NLL against TTFT).
- *
- * @param out results
- * @param err progress
  */
-record Eval(PrintStream out, PrintStream err) {
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Quality of no context, full context and REFRAG (per k, p and policy) side by side with TTFT: "
+            + "held-out NLL on --corpus or --sample-documents, or exact match and F1 on --qa."})
+final class Eval extends CliCommand {
     /** Default seed of a sampled evaluation corpus: far from the training recipes' seeds, so never trained on. */
     static final long SAMPLE_SEED = 1_000_000;
 
-    void run(List<String> argv) {
-        Args a = Args.parse("eval", argv, Main.union(Set.of("model", "decoder", "encoder", "projector", "pooling",
-                "policy-file", "corpus", "qa", "sample-documents", "sample-tokens", "sample-seed", "s", "o", "k", "p",
-                "policy", "documents", "seed", "chart"), Main.MODEL_OPTIONS), Set.of("json"));
-        RefragManifest manifest = Pipelines.manifest(a, true, false);
-        List<String> policies = a.stringList("policy", defaultPolicies(manifest));
+    @Mixin
+    CliOptions.Models models;
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "held-out documents (text: one per line; .jsonl)")
+    Path corpusFile;
+
+    @Option(names = "--qa", paramLabel = "FILE.jsonl", description = "questions with passages and answers")
+    Path qaFile;
+
+    @Option(names = "--sample-documents", paramLabel = "N", description = "documents the decoder samples itself")
+    Integer sampleDocuments;
+
+    @Option(names = "--sample-tokens", defaultValue = "256", paramLabel = "T", description = "tokens per sample")
+    int sampleTokens;
+
+    @Option(names = "--sample-seed", defaultValue = "" + SAMPLE_SEED, paramLabel = "S", description = "sample seed")
+    long sampleSeed;
+
+    @Option(names = "--s", defaultValue = "" + EvalOptions.DEFAULT_CONTEXT_TOKENS, paramLabel = "N",
+            description = "context tokens per document (default: ${DEFAULT-VALUE})")
+    int contextTokens;
+
+    @Option(names = "--o", defaultValue = "" + EvalOptions.DEFAULT_TARGET_TOKENS, paramLabel = "N",
+            description = "scored tokens per document (default: ${DEFAULT-VALUE})")
+    int targetTokens;
+
+    @Option(names = "--k", split = ",", defaultValue = "8,16,32", paramLabel = "K,...", description = "chunk sizes")
+    List<Integer> ks;
+
+    @Option(names = "--p", split = ",", defaultValue = "0,0.25", paramLabel = "P,...", description = "fractions")
+    List<Double> ps;
+
+    @Option(names = "--policy", split = ",", paramLabel = "NAME,...",
+            description = "policies (default: none and random, plus learned when the folder has a policy file)")
+    List<String> policies;
+
+    @Option(names = "--documents", defaultValue = "" + EvalOptions.DEFAULT_DOCUMENTS, paramLabel = "N",
+            description = "documents (or questions) to use")
+    int documents;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "document sampling seed")
+    long seed;
+
+    @Option(names = "--chart", paramLabel = "FILE.svg", description = "NLL against TTFT, as SVG")
+    Path chart;
+
+    @Mixin
+    CliOptions.Device device;
+
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
+
+    @Override
+    void execute() {
+        RefragManifest manifest = models.manifest(true, null, err());
+        List<String> names = policies != null ? policies : defaultPolicies(manifest);
         Set<String> known = Providers.policyNames();
-        for (String p : policies) {
-            if (!known.contains(p)) {
-                throw new UsageException("eval: unknown policy '" + p + "'; allowed: " + known);
+        for (String name : names) {
+            if (!known.contains(name)) {
+                throw new UsageException("eval: unknown policy '" + name + "'; allowed: " + known);
             }
         }
-        EvalOptions options = new EvalOptions(a.integer("s", EvalOptions.DEFAULT_CONTEXT_TOKENS),
-                a.integer("o", EvalOptions.DEFAULT_TARGET_TOKENS), a.integerList("k", EvalOptions.DEFAULT_KS),
-                a.numberList("p", EvalOptions.DEFAULT_PS), policies,
-                a.integer("documents", EvalOptions.DEFAULT_DOCUMENTS), a.longValue("seed", 0));
-        Path chart = a.optOutputFile("chart");
-        int sources = (a.has("corpus") ? 1 : 0) + (a.has("qa") ? 1 : 0) + (a.has("sample-documents") ? 1 : 0);
+        EvalOptions options = new EvalOptions(contextTokens, targetTokens, ks, ps, names, documents, seed);
+        Path chartFile = CliOptions.outputFile("--chart", chart);
+        int sources = (corpusFile != null ? 1 : 0) + (qaFile != null ? 1 : 0) + (sampleDocuments != null ? 1 : 0);
         if (sources != 1) {
             throw new UsageException("eval: give exactly one of --corpus FILE (text or .jsonl), --qa FILE.jsonl or "
                     + "--sample-documents N");
         }
-        List<String> corpus = a.has("corpus") ? TrainingCorpus.read(a.requireFile("corpus")).documents() : null;
-        List<QaExample> qa = a.has("qa") ? QaExample.readJsonl(a.requireFile("qa")) : null;
-        CorpusSource.Sampled sampled = !a.has("sample-documents") ? null : new CorpusSource.Sampled(
-                a.integer("sample-documents", 0), a.integer("sample-tokens", 256), a.longValue("sample-seed",
-                SAMPLE_SEED)); // checks the counts before any model loads
-        try (Refrag refrag = Refrag.open(manifest, Main.modelOptions(a))) {
+        List<String> corpus = corpusFile != null
+                ? TrainingCorpus.read(CliOptions.requireFile("--corpus", corpusFile)).documents() : null;
+        List<QaExample> qa = qaFile != null ? QaExample.readJsonl(CliOptions.requireFile("--qa", qaFile)) : null;
+        CorpusSource.Sampled sampled = sampleDocuments == null ? null
+                : new CorpusSource.Sampled(sampleDocuments, sampleTokens, sampleSeed); // checked before models load
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
             if (sampled != null) {
-                err.printf("eval: sampling %d documents from the decoder ...%n", sampled.documents());
+                err().printf("eval: sampling %d documents from the decoder ...%n", sampled.documents());
                 corpus = sampled.resolve(refrag.decoder()).documents();
             }
             Evaluator evaluator = new Evaluator(refrag, options);
-            long start = System.nanoTime();
-            Evaluator.Progress progress = (done, total) -> {
-                if (done == total || done % Math.max(1, total / 10) == 0) {
-                    double elapsed = (System.nanoTime() - start) / 1e9;
-                    err.printf(Locale.ROOT, "eval: %d/%d, %.1f s, ETA %.1f s%n", done, total, elapsed,
-                            elapsed / done * (total - done));
-                }
-            };
-            EvalReport report = qa != null ? evaluator.qa(qa, progress) : evaluator.perplexity(corpus, progress);
-            if (a.flag("json")) {
-                out.println(Main.JSON.toJson(json(report, qa != null)));
+            Progress progress = new Progress("eval", err(), json);
+            EvalReport report = qa != null ? evaluator.qa(qa, progress::update)
+                    : evaluator.perplexity(corpus, progress::update);
+            if (json) {
+                out().println(Main.JSON.toJson(json(report, qa != null)));
             } else {
-                out.print(table(report, options, qa != null));
+                out().print(table(report, options, qa != null));
             }
-            if (chart != null) {
-                write(chart, chart(report));
+            if (chartFile != null) {
+                write(chartFile, chart(report));
             }
         }
     }

@@ -4,56 +4,68 @@ import io.refrag.core.train.StepReport;
 import io.refrag.core.train.TrainingListener;
 import io.refrag.core.train.TrainingResult;
 import io.refrag.core.train.TrainingTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code train reconstruct|cpt|policy --config FILE}: runs one training task, prints progress to stderr and the
  * result (held-out NLLs, output folder) to stdout.
- *
- * @param out results
- * @param err progress
  */
-record Train(PrintStream out, PrintStream err) {
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a training task from its JSON config (keys: see TrainingTask.read); writes "
+            + "OUTPUT/refrag.json.", "Tasks: reconstruct, cpt, policy."})
+final class Train extends CliCommand {
+    @Parameters(index = "0", paramLabel = "reconstruct|cpt|policy", description = "the task")
+    String task;
 
-    void run(List<String> argv) {
-        if (argv.isEmpty() || argv.get(0).startsWith("--")) {
-            throw new UsageException("train needs a task first: train reconstruct|cpt|policy --config FILE");
-        }
-        String task = argv.get(0);
-        Args a = Args.parse("train " + task, argv.subList(1, argv.size()), Set.of("config", "threads"),
-                Set.of("json"));
-        Main.applyThreads(a);
-        TrainingTask training = TrainingTask.read(task, a.requireFile("config"));
-        TrainingListener progress = new TrainingListener() {
+    @Option(names = "--config", required = true, paramLabel = "FILE.json", description = "the task's config")
+    Path config;
+
+    @Mixin
+    CliOptions.Device device;
+
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
+
+    @Override
+    void execute() {
+        device.applyThreads();
+        TrainingTask training = TrainingTask.read(task, CliOptions.requireFile("--config", config));
+        Progress progress = new Progress("train " + task, err(), json);
+        TrainingListener listener = new TrainingListener() {
             @Override
             public void onStep(StepReport r) {
-                err.println(r.line());
+                progress.update(r.step(), r.totalSteps());
+                if (System.console() == null && !json) {
+                    err().println(r.line());
+                }
             }
 
             @Override
             public void onEvaluation(String label, double heldOutNll) {
-                err.printf(Locale.ROOT, "[%s] held-out NLL %s training: %.4f%n", task, label, heldOutNll);
+                err().printf(Locale.ROOT, "[%s] held-out NLL %s training: %.4f%n", task, label, heldOutNll);
             }
         };
-        TrainingResult r = training.run(progress);
-        if (a.flag("json")) {
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("task", r.task());
-            json.put("steps", r.steps());
-            json.put("finalLoss", r.finalLoss());
-            json.put("heldOutNll", r.heldOutNll());
-            json.put("output", r.output().toString());
-            json.put("millis", r.millis());
-            out.println(Main.JSON.toJson(json));
+        TrainingResult r = training.run(listener);
+        if (json) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("task", r.task());
+            result.put("steps", r.steps());
+            result.put("finalLoss", r.finalLoss());
+            result.put("heldOutNll", r.heldOutNll());
+            result.put("output", r.output().toString());
+            result.put("millis", r.millis());
+            out().println(Main.JSON.toJson(result));
         } else {
-            out.println(r.summary());
-            out.println("pipeline folder (Refrag.load / refrag.json): " + r.output());
+            out().println(r.summary());
+            out().println("pipeline folder (Refrag.load / refrag.json): " + r.output());
         }
     }
 }

@@ -1,0 +1,161 @@
+package io.refrag.bench.cli;
+
+import io.refrag.core.Refrag;
+import io.refrag.core.RefragManifest;
+import io.refrag.core.RefragOptions;
+import io.refrag.core.RefragRequest;
+import io.refrag.core.RefragResult;
+import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.generate.GenerationResult;
+import io.refrag.core.generate.Generator;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.spi.Providers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code generate}: a prompt continued by the decoder alone, or a question answered over a context file through the
+ * REFRAG pipeline ({@code --full-context} feeds every passage as tokens instead).
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Continue --prompt with the decoder alone, or answer --question over the passages of "
+            + "--context-file (one per line) through REFRAG.",
+            "Examples:",
+            "  generate --decoder DIR --prompt \"Once upon a time\"",
+            "  generate --model models/refrag-stories260k-k8 --question Q --context-file FILE --passages 3 --stream"})
+final class Generate extends CliCommand {
+    @Mixin
+    CliOptions.Models models;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "text to continue (decoder only)")
+    String prompt;
+
+    @Option(names = "--question", paramLabel = "TEXT", description = "question to answer over the context")
+    String question;
+
+    @Option(names = "--context-file", paramLabel = "FILE", description = "passages, one per line")
+    Path contextFile;
+
+    @Option(names = "--passages", paramLabel = "N", description = "use the first N passages of the context file")
+    Integer passages;
+
+    @Option(names = "--k", paramLabel = "N", description = "decoder tokens per chunk (default: the pipeline's)")
+    Integer k;
+
+    @Option(names = "--p", paramLabel = "F", description = "fraction of chunks to expand (default: the pipeline's)")
+    Double p;
+
+    @Option(names = "--policy", paramLabel = "NAME", description = "expansion policy (default: the pipeline's)")
+    String policy;
+
+    @Option(names = "--full-context", description = "feed every passage as tokens (the baseline)")
+    boolean fullContext;
+
+    @Mixin
+    CliOptions.Sampling sampling;
+
+    @Mixin
+    CliOptions.Device device;
+
+    @Option(names = "--stream", description = "print the text as it is generated")
+    boolean stream;
+
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
+
+    @Override
+    void execute() {
+        if (stream && json) {
+            throw new UsageException("generate: --stream prints text as it comes and --json prints one object at the "
+                    + "end; give one of them");
+        }
+        GenerationOptions generation = sampling.generation();
+        if (stream) {
+            generation = generation.toBuilder().optListener((id, delta) -> {
+                out().print(delta);
+                out().flush();
+            }).build();
+        }
+        if (question != null || contextFile != null) {
+            refrag(generation);
+        } else {
+            decoderOnly(generation);
+        }
+    }
+
+    private void decoderOnly(GenerationOptions generation) {
+        if (prompt == null) {
+            throw new UsageException("generate: give --prompt TEXT, or --question TEXT with --context-file FILE");
+        }
+        Path decoderDir = models.decoderFolder(err());
+        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, device.modelOptions())) {
+            long start = System.nanoTime();
+            int[] ids = decoder.info().withBos(decoder.tokenizer().encode(prompt).ids());
+            GenerationResult r = Generator.generate(decoder, DecoderInput.ofTokens(ids), generation, start);
+            if (json) {
+                out().println(Main.JSON.toJson(Main.resultJson(r)));
+            } else {
+                out().println(stream ? "" : prompt + r.text());
+                out().println(Main.metricsLine(r));
+            }
+        }
+    }
+
+    private void refrag(GenerationOptions generation) {
+        if (question == null || contextFile == null) {
+            throw new UsageException("generate: REFRAG mode needs both --question TEXT and --context-file FILE");
+        }
+        List<String> all = RefragRequest.readPassages(CliOptions.requireFile("--context-file", contextFile));
+        if (passages != null && passages < 1) {
+            throw new UsageException("generate: --passages must be >= 1, got " + passages);
+        }
+        List<String> context = passages == null ? all : all.subList(0, Math.min(all.size(), passages));
+        RefragOptions.Builder checked = RefragOptions.builder(); // every number is checked before a model loads
+        if (k != null) {
+            checked.optK(k);
+        }
+        if (p != null) {
+            checked.optExpansionFraction(p);
+        }
+        RefragManifest manifest = models.manifest(!fullContext, policy, err());
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
+            RefragOptions.Builder options = refrag.defaults().toBuilder().optGeneration(generation)
+                    .optFullContext(fullContext);
+            if (k != null) {
+                options.optK(k);
+            }
+            if (p != null) {
+                options.optExpansionFraction(p);
+            }
+            RefragResult r = refrag.generate(RefragRequest.of(question, context), options.build());
+            if (json) {
+                out().println(Main.JSON.toJson(refragJson(r)));
+            } else {
+                out().println(stream ? "" : r.text());
+                out().println(Main.metricsLine(r.generation()));
+                out().printf("decoder input %d positions (full context %d, %.2fx compression), %d/%d chunks expanded; "
+                        + "encode %.2f ms, policy %.2f ms, prefill %.2f ms%n", r.decoderInputLength(),
+                        r.fullContextTokens(), r.compressionRatio(), r.expandedChunks(), r.totalChunks(),
+                        r.encodeMillis(), r.policyMillis(), r.generation().metrics().prefillMillis());
+            }
+        }
+    }
+
+    static Map<String, Object> refragJson(RefragResult r) {
+        Map<String, Object> json = Main.resultJson(r.generation());
+        json.put("decoderInputLength", r.decoderInputLength());
+        json.put("fullContextTokens", r.fullContextTokens());
+        json.put("totalChunks", r.totalChunks());
+        json.put("expandedChunks", r.expandedChunks());
+        json.put("encodeMillis", r.encodeMillis());
+        json.put("policyMillis", r.policyMillis());
+        json.put("cacheHits", r.cacheHits());
+        return json;
+    }
+}
