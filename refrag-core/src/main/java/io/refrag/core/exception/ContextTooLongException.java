@@ -5,7 +5,9 @@ package io.refrag.core.exception;
 public class ContextTooLongException extends InvalidRequestException {
     private static final long serialVersionUID = 1L;
 
+    /** Positions the input would take. */
     private final int requested;
+    /** The decoder's context length. */
     private final int limit;
 
     /**

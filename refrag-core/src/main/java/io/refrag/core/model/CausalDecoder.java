@@ -7,7 +7,7 @@ import java.util.Arrays;
 
 /**
  * A loaded, immutable causal language model that serves many concurrent requests; each request owns a
- * {@link DecoderSession}. Implemented by refrag-decoder (LLaMA) and found through {@link DecoderProvider}.
+ * {@link DecoderSession}. Implemented by refrag-decoder (LLaMA) and found through {@link io.refrag.core.spi.DecoderProvider}.
  */
 public interface CausalDecoder extends AutoCloseable {
 
