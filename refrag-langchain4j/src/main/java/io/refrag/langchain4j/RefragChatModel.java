@@ -5,7 +5,6 @@ import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
-import io.refrag.core.Refrag;
 
 /**
  * A langchain4j {@link ChatModel} that answers through a REFRAG pipeline. Retrieved passages that
@@ -21,7 +20,7 @@ public final class RefragChatModel implements ChatModel {
     private final RefragChat chat;
 
     private RefragChatModel(Builder b) {
-        this.chat = new RefragChat(b.refrag, b.format, b.modelName);
+        this.chat = b.chat();
     }
 
     /** @return a builder */
@@ -45,40 +44,8 @@ public final class RefragChatModel implements ChatModel {
     }
 
     /** Builds a {@link RefragChatModel}. */
-    public static final class Builder {
-        private Refrag refrag;
-        private ChatPromptFormat format = ChatPromptFormat.plain();
-        private String modelName = "refrag";
-
+    public static final class Builder extends RefragChatBuilder<Builder> {
         private Builder() {
-        }
-
-        /**
-         * @param pipeline the pipeline that answers (required; not closed by the model)
-         * @return this builder
-         */
-        public Builder refrag(Refrag pipeline) {
-            this.refrag = pipeline;
-            return this;
-        }
-
-        /**
-         * @param chatFormat how messages become the prompt; default {@link ChatPromptFormat#plain()}, use
-         *     {@link ChatPromptFormat#forDecoder} for a decoder with a chat template
-         * @return this builder
-         */
-        public Builder format(ChatPromptFormat chatFormat) {
-            this.format = chatFormat;
-            return this;
-        }
-
-        /**
-         * @param name the model name responses report; default {@code refrag}
-         * @return this builder
-         */
-        public Builder modelName(String name) {
-            this.modelName = name;
-            return this;
         }
 
         /** @return the chat model */

@@ -5,7 +5,6 @@ import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
-import io.refrag.core.Refrag;
 import io.refrag.core.RefragResult;
 
 import java.util.Objects;
@@ -22,7 +21,7 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
     private final Executor executor;
 
     private RefragStreamingChatModel(Builder b) {
-        this.chat = new RefragChat(b.refrag, b.format, b.modelName);
+        this.chat = b.chat();
         this.executor = Objects.requireNonNull(b.executor, "executor");
     }
 
@@ -60,40 +59,10 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
     }
 
     /** Builds a {@link RefragStreamingChatModel}. */
-    public static final class Builder {
-        private Refrag refrag;
-        private ChatPromptFormat format = ChatPromptFormat.plain();
-        private String modelName = "refrag";
+    public static final class Builder extends RefragChatBuilder<Builder> {
         private Executor executor = Runnable::run;
 
         private Builder() {
-        }
-
-        /**
-         * @param pipeline the pipeline that answers (required; not closed by the model)
-         * @return this builder
-         */
-        public Builder refrag(Refrag pipeline) {
-            this.refrag = pipeline;
-            return this;
-        }
-
-        /**
-         * @param chatFormat how messages become the prompt; default {@link ChatPromptFormat#plain()}
-         * @return this builder
-         */
-        public Builder format(ChatPromptFormat chatFormat) {
-            this.format = chatFormat;
-            return this;
-        }
-
-        /**
-         * @param name the model name responses report; default {@code refrag}
-         * @return this builder
-         */
-        public Builder modelName(String name) {
-            this.modelName = name;
-            return this;
         }
 
         /**
