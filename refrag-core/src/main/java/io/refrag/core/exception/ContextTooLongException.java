@@ -1,6 +1,5 @@
 package io.refrag.core.exception;
 
-
 /** The decoder input would exceed the decoder's context length ({@code max_position_embeddings}). */
 public class ContextTooLongException extends InvalidRequestException {
     private static final long serialVersionUID = 1L;
