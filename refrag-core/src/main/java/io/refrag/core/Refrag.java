@@ -9,6 +9,7 @@ import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
+import io.refrag.core.generate.BatchedGenerator;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
 import io.refrag.core.hub.HfHub;
@@ -48,6 +49,7 @@ public final class Refrag implements AutoCloseable {
     private final ChunkEncoder encoder;
     private final Projector projector;
     private final ChunkEmbeddingCache cache;
+    private final BatchedGenerator batcher; // null: each request decodes alone
     private final ChunkEmbedder embedder;
     private final Chunker chunker;
     private final RefragOptions defaults;
@@ -65,6 +67,7 @@ public final class Refrag implements AutoCloseable {
         this.encoder = b.encoder;
         this.projector = b.projector;
         this.cache = b.cache;
+        this.batcher = b.maxBatch > 1 ? new BatchedGenerator(b.decoder, b.maxBatch) : null;
         this.defaults = b.defaults;
         this.defaultPolicy = b.policyName;
         this.policyFile = b.policyFile;
@@ -220,7 +223,8 @@ public final class Refrag implements AutoCloseable {
         return inFlight(() -> {
             long start = System.nanoTime();
             Prepared p = prepare(planUnguarded(request, options.k()), request.queryText(), options);
-            GenerationResult g = Generator.generate(decoder, p.input(), options.generation(), start);
+            GenerationResult g = batcher != null ? batcher.generate(p.input(), options.generation(), start)
+                    : Generator.generate(decoder, p.input(), options.generation(), start);
             return new RefragResult(g, decisions(p.plan()), p.input().length(), p.plan().fullContextLength(),
                     p.encodeMillis(), p.policyMillis(), p.cacheHits());
         });
@@ -460,7 +464,9 @@ public final class Refrag implements AutoCloseable {
         try {
             if (!partsClosed) {
                 partsClosed = true;
-                List<AutoCloseable> parts = new ArrayList<>(policies.values());
+                List<AutoCloseable> parts = new ArrayList<>();
+                parts.add(batcher);
+                parts.addAll(policies.values());
                 parts.addAll(Arrays.asList(cache, projector, encoder, decoder));
                 RuntimeException failure = closeAll(parts);
                 if (failure != null) {
@@ -481,6 +487,7 @@ public final class Refrag implements AutoCloseable {
         private String policyName = PolicyNames.NONE;
         private Path policyFile;
         private ChunkEmbeddingCache cache;
+        private int maxBatch = 1;
         private RefragOptions defaults = RefragOptions.builder().build();
         private ModelOptions modelOptions = ModelOptions.defaults();
         private long projectorSeed;
@@ -560,6 +567,22 @@ public final class Refrag implements AutoCloseable {
          */
         public Builder optDefaults(RefragOptions o) {
             this.defaults = o;
+            return this;
+        }
+
+        /**
+         * Serves concurrent requests with continuous batching: their decode steps run as one batched forward pass
+         * ({@link BatchedGenerator}), so the decoder's weights are read once per step for all of them. Greedy
+         * outputs stay those of a request alone.
+         *
+         * @param requests most requests per decode step; 1 (the default) decodes each request alone
+         * @return this builder
+         */
+        public Builder optMaxBatch(int requests) {
+            if (requests < 1) {
+                throw new InvalidRequestException("maxBatch must be >= 1, got " + requests);
+            }
+            this.maxBatch = requests;
             return this;
         }
 

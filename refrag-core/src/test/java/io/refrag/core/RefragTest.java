@@ -17,6 +17,7 @@ import io.refrag.core.testing.FakeEncoder;
 import io.refrag.core.testing.FakeProjector;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -193,5 +194,35 @@ class RefragTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void withBatchedDecodingConcurrentRequestsGetWhatEachGetsAlone() throws Exception {
+        RefragRequest[] requests = new RefragRequest[6];
+        RefragResult[] alone = new RefragResult[requests.length];
+        try (Refrag single = refrag(0)) {
+            for (int i = 0; i < requests.length; i++) {
+                requests[i] = RefragRequest.of("q" + "?".repeat(i), PASSAGES);
+                alone[i] = single.generate(requests[i], k(4));
+            }
+        }
+        FakeDecoder shared = new FakeDecoder(256);
+        ExecutorService pool = Executors.newFixedThreadPool(requests.length);
+        try (Refrag batched = Refrag.builder().setDecoder(shared).optEncoder(encoder).optProjector(new FakeProjector())
+                .optPolicy(new FixedPolicy(0)).optMaxBatch(4).build()) {
+            List<Future<RefragResult>> results = new ArrayList<>();
+            for (RefragRequest request : requests) {
+                results.add(pool.submit(() -> batched.generate(request, k(4))));
+            }
+            for (int i = 0; i < requests.length; i++) {
+                RefragResult r = results.get(i).get(10, TimeUnit.SECONDS);
+                assertArrayEquals(alone[i].generation().tokenIds(), r.generation().tokenIds(), "request " + i);
+                assertEquals(alone[i].decoderInputLength(), r.decoderInputLength());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(shared.closed);
+        assertThrows(InvalidRequestException.class, () -> Refrag.builder().optMaxBatch(0));
     }
 }

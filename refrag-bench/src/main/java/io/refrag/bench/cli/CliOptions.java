@@ -121,11 +121,16 @@ final class CliOptions {
             if (projector != null) {
                 m = m.withProjector(requireFile("--projector", projector));
             }
-            if (encoder != null || (needsEncoder && m.encoder() == null)) {
-                if (encoder == null) {
-                    throw new UsageException("REFRAG mode needs --encoder DIR (or a --model folder that names one)");
+            if (encoder == null && needsEncoder && m.encoder() == null) {
+                throw new UsageException("REFRAG mode needs --encoder DIR (or a --model folder that names one)");
+            }
+            if (encoder != null || pooling != null) {
+                if (encoder == null && m.encoder() == null) {
+                    throw new UsageException("--pooling sets how the encoder pools a chunk: it needs --encoder DIR (or "
+                            + "a --model folder that names one)");
                 }
-                m = m.withEncoder(hub.resolve(encoder), pooling != null ? Pooling.parse(pooling) : m.pooling());
+                m = m.withEncoder(encoder != null ? hub.resolve(encoder) : m.encoder(),
+                        pooling != null ? Pooling.parse(pooling) : m.pooling());
             }
             if (policy != null || policyFile != null) {
                 m = m.withPolicy(policy != null ? policy : m.policy(),

@@ -228,6 +228,18 @@ class MainTest {
         Run threads = run("generate", "--decoder", stories(), "--prompt", "x", "--threads", "100000");
         assertEquals(2, threads.code());
         assertTrue(threads.err().contains("--threads must be in [1, "), threads.err());
+        Run pooling = run("generate", "--model", SharedModels.shippedModel().toString(), "--question", "q",
+                "--context-file", SharedModels.shippedModel().resolve("demo-story.txt").toString(), "--pooling", "max");
+        assertEquals(2, pooling.code(), "a bad --pooling is not ignored beside --model: " + pooling.err());
+        assertTrue(pooling.err().contains("unknown pooling 'max'; allowed: cls, mean, pooler"), pooling.err());
+        Run noPeer = run("peer", "--peer-bench", tmp.resolve("none").toString());
+        assertEquals(2, noPeer.code());
+        assertTrue(noPeer.err().contains("--peer-bench") && noPeer.err().contains("is not an existing file"),
+                noPeer.err());
+        Run zeroReps = run("peer", "--peer-bench", SharedModels.path("tools/llamacpp-peer/peer-bench").toString(),
+                "--reps", "0");
+        assertEquals(2, zeroReps.code());
+        assertTrue(zeroReps.err().contains("must be >= 1"), zeroReps.err());
         Run passages = compareOnCorpus("--passages", "-1");
         assertEquals(2, passages.code());
         assertTrue(passages.err().contains("--passages must be >= 1"), passages.err());

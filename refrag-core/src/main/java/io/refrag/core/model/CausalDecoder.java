@@ -4,6 +4,7 @@ import io.refrag.core.exception.RefragException;
 import io.refrag.core.tokenizer.TextTokenizer;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A loaded, immutable causal language model that serves many concurrent requests; each request owns a
@@ -35,6 +36,23 @@ public interface CausalDecoder extends AutoCloseable {
      * @return the session
      */
     DecoderSession newSession(int capacity);
+
+    /**
+     * One decode step for several requests at once: appends {@code tokens[i]} to {@code sessions.get(i)} and returns
+     * the logits that follow each. A decoder that batches reads its weights once for all of them (decode is bound by
+     * memory bandwidth); this default runs the sessions one after another.
+     *
+     * @param sessions open sessions of this decoder, each at most once
+     * @param tokens one token per session
+     * @return logits per session, {@code [sessions][vocab]}
+     */
+    default float[][] decodeBatch(List<DecoderSession> sessions, int[] tokens) {
+        float[][] logits = new float[sessions.size()][];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = sessions.get(i).decode(tokens[i]);
+        }
+        return logits;
+    }
 
     /**
      * Negative log-likelihood (nats) of each target token given the context and the preceding targets, in one forward

@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.nn.core.Linear;
 import io.refrag.core.tensor.Tensors;
 
 /**
@@ -56,7 +55,7 @@ final class LlamaAttention {
         int kvHeads = config.numKeyValueHeads();
         int headDim = config.headDim();
 
-        NDArray qkv = Linear.linear(x, qkvProj, qkvBias).singletonOrThrow() // [seq, (heads + 2 kvHeads) * headDim]
+        NDArray qkv = Projections.apply(x, qkvProj, qkvBias) // [seq, (heads + 2 kvHeads) * headDim]
                 .reshape(seq, heads + 2L * kvHeads, headDim)
                 .transpose(1, 0, 2); // [heads + 2 kvHeads, seq, headDim]
         NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
@@ -80,7 +79,47 @@ final class LlamaAttention {
 
         NDArray attn = blockwiseAttention(q, keys, values, past); // [heads, seq, headDim]
         NDArray merged = attn.transpose(1, 0, 2).reshape(seq, (long) heads * headDim); // [seq, heads * headDim]
-        return Linear.linear(merged, oProj, oBias).singletonOrThrow(); // [seq, hidden]
+        return Projections.apply(merged, oProj, oBias); // [seq, hidden]
+    }
+
+    /**
+     * One decode step for a batch of requests: each row is one request's new token at its own position, attending
+     * over its own cache. The projections run once over the batch; RoPE, the cache write and attention run per row.
+     *
+     * @param x {@code [batch, hidden]}
+     * @param cos {@code [batch, headDim]}, row b at position {@code pasts[b]}
+     * @param sin {@code [batch, headDim]}
+     * @param caches one cache per row
+     * @param pasts positions already in each cache
+     * @return {@code [batch, hidden]}
+     */
+    NDArray forwardBatch(NDArray x, NDArray cos, NDArray sin, KvCache[] caches, int[] pasts) {
+        int batch = caches.length;
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
+        int headDim = config.headDim();
+
+        NDArray qkv = Projections.apply(x, qkvProj, qkvBias) // [batch, (heads + 2 kvHeads) * headDim]
+                .reshape(batch, heads + 2L * kvHeads, headDim)
+                .transpose(1, 0, 2); // [heads + 2 kvHeads, batch, headDim]
+        NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
+        NDArray qk = LlamaRotaryEmbedding.applyRotaryPosEmb(qkAndV.get(0), cos, sin); // [heads + kvHeads, batch, hd]
+        NDList qAndK = qk.split(new long[] {heads}, 0);
+        NDArray q = qAndK.get(0); // [heads, batch, headDim]
+        NDArray k = qAndK.get(1); // [kvHeads, batch, headDim]
+        NDArray v = qkAndV.get(1); // [kvHeads, batch, headDim]
+
+        NDList rows = new NDList(batch);
+        for (int b = 0; b < batch; b++) {
+            NDIndex row = new NDIndex(":, {}:{}", b, b + 1);
+            caches[b].write(layerIdx, pasts[b], k.get(row), v.get(row));
+            NDArray keys = caches[b].keys(layerIdx, pasts[b] + 1, x.getManager()); // [kvHeads, past + 1, headDim]
+            NDArray values = caches[b].values(layerIdx, pasts[b] + 1, x.getManager());
+            rows.add(blockwiseAttention(q.get(row), keys, values, pasts[b])); // [heads, 1, headDim]
+        }
+        NDArray attn = NDArrays.concat(rows, 1); // [heads, batch, headDim]
+        NDArray merged = attn.transpose(1, 0, 2).reshape(batch, (long) heads * headDim); // [batch, heads * headDim]
+        return Projections.apply(merged, oProj, oBias); // [batch, hidden]
     }
 
     /**

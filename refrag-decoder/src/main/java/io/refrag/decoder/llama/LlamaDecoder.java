@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -178,6 +180,48 @@ public final class LlamaDecoder implements TrainableDecoder {
         return new Session(request, model.newCache(request, capacity));
     }
 
+    /**
+     * One decode step for several requests in one forward pass: the projections and the LM head run once over the
+     * batch (the weights are read once), attention runs per request over its own cache.
+     */
+    @Override
+    public float[][] decodeBatch(List<DecoderSession> sessions, int[] tokens) {
+        int batch = sessions.size();
+        if (batch != tokens.length || batch == 0) {
+            throw new InvalidRequestException("decodeBatch needs one token per session, got " + tokens.length
+                    + " tokens for " + batch + " sessions");
+        }
+        Session[] own = new Session[batch];
+        KvCache[] caches = new KvCache[batch];
+        int[] pasts = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            if (!(sessions.get(b) instanceof Session s) || s.owner() != this || s.closed) {
+                throw new InvalidRequestException("decodeBatch: session " + b + " is not an open session of this "
+                        + "decoder");
+            }
+            for (int c = 0; c < b; c++) {
+                if (own[c] == s) {
+                    throw new InvalidRequestException("decodeBatch: session " + b + " appears twice");
+                }
+            }
+            DecoderInfo.requireFits(s.position + 1, s.cache.capacity(), "session (KV cache capacity)", "");
+            own[b] = s;
+            caches[b] = s.cache;
+            pasts[b] = s.position;
+        }
+        try (NDManager step = manager.newSubManager()) {
+            NDArray hidden = model.forwardBatch(embed(step, DecoderInput.ofTokens(tokens)), caches, pasts);
+            float[] logits = model.logits(hidden).toType(DataType.FLOAT32, false).toFloatArray(); // [batch * vocab]
+            float[][] rows = new float[batch][];
+            int vocab = info.vocabSize();
+            for (int b = 0; b < batch; b++) {
+                rows[b] = Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
+                own[b].position++;
+            }
+            return rows;
+        }
+    }
+
     @Override
     public float[] tokenNll(DecoderInput context, int[] targets) {
         if (targets.length == 0) {
@@ -185,7 +229,7 @@ public final class LlamaDecoder implements TrainableDecoder {
         }
         DecoderInput full = DecoderInput.builder()
                 .append(context)
-                .tokens(java.util.Arrays.copyOf(targets, targets.length - 1))
+                .tokens(Arrays.copyOf(targets, targets.length - 1))
                 .build();
         info.requireFits(full.length(), "scored sequence", "");
         int ctx = context.length();
@@ -275,6 +319,10 @@ public final class LlamaDecoder implements TrainableDecoder {
         @Override
         public int position() {
             return position;
+        }
+
+        LlamaDecoder owner() {
+            return LlamaDecoder.this;
         }
 
         @Override

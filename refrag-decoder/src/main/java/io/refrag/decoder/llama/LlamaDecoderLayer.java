@@ -29,4 +29,17 @@ final class LlamaDecoderLayer {
         NDArray h = hidden.add(selfAttn.forward(inputLayernorm.forward(hidden), cos, sin, cache, past));
         return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
     }
+
+    /**
+     * @param hidden {@code [batch, hidden]}: one new position per request
+     * @param cos {@code [batch, headDim]}
+     * @param sin {@code [batch, headDim]}
+     * @param caches one cache per row
+     * @param pasts positions already in each cache
+     * @return {@code [batch, hidden]}
+     */
+    NDArray forwardBatch(NDArray hidden, NDArray cos, NDArray sin, KvCache[] caches, int[] pasts) {
+        NDArray h = hidden.add(selfAttn.forwardBatch(inputLayernorm.forward(hidden), cos, sin, caches, pasts));
+        return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
+    }
 }

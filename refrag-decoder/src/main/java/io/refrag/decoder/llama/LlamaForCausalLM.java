@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Linear;
 import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 import io.refrag.core.exception.ModelLoadException;
@@ -146,11 +145,35 @@ public final class LlamaForCausalLM {
     }
 
     /**
+     * One decode step for a batch of requests, each with its own cache and position.
+     *
+     * @param inputsEmbeds {@code [batch, hidden]}: each request's new token
+     * @param caches one cache per row
+     * @param pasts positions already in each cache
+     * @return normalised hidden states {@code [batch, hidden]}, owned by the inputs' manager
+     */
+    public NDArray forwardBatch(NDArray inputsEmbeds, KvCache[] caches, int[] pasts) {
+        NDList cosSin = rotaryEmb.cosSinAt(inputsEmbeds.getManager(), pasts, computeType); // each [batch, headDim]
+        NDArray h = inputsEmbeds;
+        for (LlamaDecoderLayer layer : layers) {
+            try (NDScope scope = new NDScope()) {
+                NDArray next = layer.forwardBatch(h, cosSin.get(0), cosSin.get(1), caches, pasts);
+                NDScope.unregister(next);
+                if (h != inputsEmbeds) {
+                    h.close();
+                }
+                h = next;
+            }
+        }
+        return norm.forward(h);
+    }
+
+    /**
      * @param hidden {@code [n, hidden]}
      * @return logits {@code [n, vocab]} in the compute type
      */
     public NDArray logits(NDArray hidden) {
-        return Linear.linear(hidden, lmHead, null).singletonOrThrow();
+        return Projections.apply(hidden, lmHead, null);
     }
 
     /**

@@ -3,7 +3,6 @@ package io.refrag.decoder.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.nn.Activation;
-import ai.djl.nn.core.Linear;
 
 /** SwiGLU: {@code down_proj(silu(gate_proj(x)) * up_proj(x))}, gate and up applied as one fused matrix. */
 final class LlamaMLP {
@@ -24,10 +23,10 @@ final class LlamaMLP {
      * @return {@code [seq, hidden]}
      */
     NDArray forward(NDArray x) {
-        NDList gateUp = Linear.linear(x, gateUpProj, gateUpBias).singletonOrThrow() // [seq, 2 * intermediate]
+        NDList gateUp = Projections.apply(x, gateUpProj, gateUpBias) // [seq, 2 * intermediate]
                 .split(2, 1);
         NDArray gate = gateUp.get(0); // [seq, intermediate]
         NDArray act = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // silu(gate) * up
-        return Linear.linear(act, downProj, downBias).singletonOrThrow();
+        return Projections.apply(act, downProj, downBias);
     }
 }

@@ -59,13 +59,28 @@ final class LlamaRotaryEmbedding {
      * @return cos and sin, each {@code [len, headDim]}
      */
     NDList cosSin(NDManager manager, int start, int len, DataType type) {
+        int[] positions = new int[len];
+        for (int p = 0; p < len; p++) {
+            positions[p] = start + p;
+        }
+        return cosSinAt(manager, positions, type);
+    }
+
+    /**
+     * @param manager owner of the tables (the step's)
+     * @param positions one position per row (a batch of requests, each at its own position)
+     * @param type compute type
+     * @return cos and sin, each {@code [positions.length, headDim]}
+     */
+    NDList cosSinAt(NDManager manager, int[] positions, DataType type) {
         int half = headDim / 2;
+        int len = positions.length;
         float[] cos = new float[len * headDim];
         float[] sin = new float[len * headDim];
         for (int p = 0; p < len; p++) {
             int row = p * headDim;
             for (int i = 0; i < half; i++) {
-                double angle = (double) (start + p) * invFreq[i];
+                double angle = (double) positions[p] * invFreq[i];
                 float c = (float) Math.cos(angle);
                 float s = (float) Math.sin(angle);
                 cos[row + i] = c;

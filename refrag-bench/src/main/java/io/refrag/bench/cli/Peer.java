@@ -1,0 +1,176 @@
+package io.refrag.bench.cli;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.Precision;
+import io.refrag.decoder.llama.LlamaDecoder;
+import io.refrag.decoder.llama.RandomLlamaCheckpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code peer}: our decoder and llama.cpp ({@code peer-bench}) on the same random LLaMA checkpoint, alternating run by
+ * run, with the same threads; prints medians and the ratio ours / llama.cpp for prefill and decode.
+ */
+@Command(name = "peer", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Speed against llama.cpp on the same random LLaMA (hidden 1024, 8 layers, 16/4 heads, vocab "
+            + "32000, F32), run alternately: prefill positions/s and decode tokens/s, medians and ratios.",
+            "Our decode is timed with the prompt in the cache; llama-bench's generation test starts from an empty one."})
+final class Peer extends CliCommand {
+    @Option(names = "--peer-bench", defaultValue = "../shared/tools/llamacpp-peer/peer-bench", paramLabel = "FILE",
+            description = "llama.cpp's peer-bench script (default: ${DEFAULT-VALUE})")
+    Path peerBench;
+
+    @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "threads for both engines")
+    int threads;
+
+    @Option(names = "--prompts", split = ",", defaultValue = "512,2048", paramLabel = "P,...",
+            description = "prompt lengths (default: ${DEFAULT-VALUE})")
+    List<Integer> prompts;
+
+    @Option(names = "--gen", defaultValue = "32", paramLabel = "N", description = "decode steps timed per run")
+    int gen;
+
+    @Option(names = "--reps", defaultValue = "3", paramLabel = "R", description = "alternating runs (median)")
+    int reps;
+
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
+
+    @Override
+    void execute() {
+        CliOptions.requireFile("--peer-bench", peerBench);
+        if (reps < 1 || gen < 1 || prompts.stream().anyMatch(p -> p < 1)) {
+            throw new UsageException("peer: --reps, --gen and every prompt length must be >= 1");
+        }
+        CliOptions.Device device = new CliOptions.Device();
+        device.threads = threads;
+        device.applyThreads();
+        int maxPrompt = prompts.stream().mapToInt(Integer::intValue).max().orElseThrow();
+        Path dir = tempDir();
+        try {
+            Path model = RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
+                    .maxPositions(maxPrompt + gen + 1).write(dir.resolve("llama"));
+            Map<String, List<Double>> ours = new LinkedHashMap<>();
+            Map<String, List<Double>> peer = new LinkedHashMap<>();
+            try (LlamaDecoder decoder = LlamaDecoder.load(model, new ModelOptions("cpu", Precision.FP32))) {
+                measureOurs(decoder, new LinkedHashMap<>()); // warm-up
+                for (int rep = 0; rep < reps; rep++) {
+                    err().printf("peer: run %d/%d: ours ...%n", rep + 1, reps);
+                    measureOurs(decoder, ours);
+                    err().printf("peer: run %d/%d: llama.cpp ...%n", rep + 1, reps);
+                    measurePeer(model, peer);
+                }
+            }
+            report(ours, peer);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    private void measureOurs(LlamaDecoder decoder, Map<String, List<Double>> out) {
+        SplittableRandom r = new SplittableRandom(1);
+        for (int p : prompts) {
+            int[] prompt = r.ints(p, 3, 32000).toArray();
+            try (DecoderSession s = decoder.newSession(p + gen)) {
+                long t0 = System.nanoTime();
+                s.prefill(DecoderInput.ofTokens(prompt));
+                long t1 = System.nanoTime();
+                for (int i = 0; i < gen; i++) {
+                    s.decode(3 + i);
+                }
+                long t2 = System.nanoTime();
+                out.computeIfAbsent("prefill " + p, k -> new ArrayList<>()).add(p / ((t1 - t0) / 1e9));
+                out.computeIfAbsent("decode " + p, k -> new ArrayList<>()).add(gen / ((t2 - t1) / 1e9));
+            }
+        }
+    }
+
+    private void measurePeer(Path model, Map<String, List<Double>> out) {
+        String joined = String.join(",", prompts.stream().map(String::valueOf).toList());
+        ProcessBuilder pb = new ProcessBuilder(peerBench.toString(), model.toString(), Integer.toString(threads), joined,
+                Integer.toString(gen), "1").redirectError(ProcessBuilder.Redirect.DISCARD);
+        String stdout;
+        try {
+            Process process = pb.start();
+            stdout = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(30, TimeUnit.MINUTES) || process.exitValue() != 0) {
+                throw new UsageException("peer: " + peerBench + " failed (exit " + process.exitValue() + ")");
+            }
+        } catch (IOException e) {
+            throw new UsageException("peer: cannot run " + peerBench + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UsageException("peer: interrupted");
+        }
+        for (JsonElement e : JsonParser.parseString(stdout).getAsJsonArray()) {
+            var test = e.getAsJsonObject();
+            int nPrompt = test.get("n_prompt").getAsInt();
+            double rate = test.get("avg_ts").getAsDouble();
+            if (nPrompt > 0) {
+                out.computeIfAbsent("prefill " + nPrompt, k -> new ArrayList<>()).add(rate);
+            } else {
+                for (int p : prompts) { // one generation test, from an empty cache, stands for every prompt length
+                    out.computeIfAbsent("decode " + p, k -> new ArrayList<>()).add(rate);
+                }
+            }
+        }
+    }
+
+    private void report(Map<String, List<Double>> ours, Map<String, List<Double>> peer) {
+        Map<String, Object> rows = new LinkedHashMap<>();
+        if (!json) {
+            out().printf("%-14s %12s %12s %8s   (%d threads, medians of %d alternating runs; prefill positions/s, "
+                    + "decode tokens/s)%n", "test", "ours", "llama.cpp", "ratio", threads, reps);
+        }
+        for (String test : ours.keySet()) {
+            double a = median(ours.get(test));
+            double b = median(peer.getOrDefault(test, List.of(Double.NaN)));
+            rows.put(test, Map.of("ours", a, "llamaCpp", b, "ratio", a / b));
+            if (!json) {
+                out().printf(Locale.ROOT, "%-14s %12.1f %12.1f %8.2f%n", test, a, b, a / b);
+            }
+        }
+        if (json) {
+            out().println(Main.JSON.toJson(rows));
+        }
+    }
+
+    private static double median(List<Double> v) {
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory("refrag-peer");
+        } catch (IOException e) {
+            throw new UsageException("peer: cannot create a temporary folder: " + e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException ignored) {
+            // a temporary folder left behind is harmless
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package io.refrag.core.generate;
+
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.RefragException;
+import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Continuous batching: concurrent requests share each decode step. A request prefills on its own thread (prefill is
+ * bound by compute), then joins the running batch; one loop thread runs {@link CausalDecoder#decodeBatch} over every
+ * active request, so the weights are read once per step for all of them (decode is bound by memory bandwidth). Each
+ * request keeps its own KV cache and position, sampler, stop conditions and streaming listener, and leaves the batch
+ * when it finishes or is cancelled; the others go on. Listeners run on the loop thread: a slow one slows every stream.
+ * Greedy outputs equal {@link Generator}'s for the same request.
+ */
+public final class BatchedGenerator implements AutoCloseable {
+    private static final long IDLE_POLL_MILLIS = 50;
+
+    private final CausalDecoder decoder;
+    private final int maxBatch;
+    private final BlockingQueue<Stream> joining = new LinkedBlockingQueue<>();
+    private final Thread loop;
+    private volatile boolean closed;
+
+    /** A request in the batch: wait for its result, or cancel it. */
+    public static final class Stream {
+        private final Decoding decoding;
+        private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+        private volatile boolean cancelled;
+
+        private Stream(Decoding decoding) {
+            this.decoding = decoding;
+        }
+
+        /** @return completes with the generation, or exceptionally (a {@link CancellationException} once cancelled) */
+        public CompletableFuture<GenerationResult> result() {
+            return result;
+        }
+
+        /** Ends this request at the next step and frees its KV cache; the other requests are not affected. */
+        public void cancel() {
+            cancelled = true;
+        }
+
+        private void finish() {
+            try {
+                result.complete(decoding.result());
+            } finally {
+                decoding.close();
+            }
+        }
+
+        private void fail(Throwable e) {
+            decoding.close();
+            result.completeExceptionally(e);
+        }
+    }
+
+    /**
+     * @param decoder the model every request uses
+     * @param maxBatch most requests in one decode step, at least 1
+     */
+    public BatchedGenerator(CausalDecoder decoder, int maxBatch) {
+        if (maxBatch < 1) {
+            throw new InvalidRequestException("batch size must be >= 1, got " + maxBatch);
+        }
+        this.decoder = decoder;
+        this.maxBatch = maxBatch;
+        this.loop = new Thread(this::run, "refrag-batched-decode");
+        loop.setDaemon(true);
+        loop.start();
+    }
+
+    /**
+     * Starts a request: prefills and samples its first token on the calling thread, then hands it to the batch.
+     *
+     * @param prompt the decoder input
+     * @param options sampling, stopping and streaming options
+     * @param requestStartNanos {@link System#nanoTime()} at request start (TTFT counts from it)
+     * @return the running request
+     * @throws io.refrag.core.exception.ContextTooLongException if the prompt alone exceeds the context length
+     */
+    public Stream submit(DecoderInput prompt, GenerationOptions options, long requestStartNanos) {
+        if (closed) {
+            throw new RefragException("the batched generator is closed");
+        }
+        Decoding decoding = new Decoding(decoder, prompt, options, requestStartNanos);
+        Stream stream = new Stream(decoding);
+        boolean done;
+        try {
+            done = decoding.accept(decoding.prefill());
+        } catch (RuntimeException e) {
+            decoding.close();
+            throw e;
+        }
+        if (done) {
+            stream.finish();
+        } else {
+            joining.add(stream);
+            if (closed && joining.remove(stream)) { // closed meanwhile: the loop may not see it
+                stream.fail(new RefragException("the batched generator is closed"));
+            }
+        }
+        return stream;
+    }
+
+    /**
+     * Runs a request to the end, sharing decode steps with the other requests in flight.
+     *
+     * @param prompt the decoder input
+     * @param options sampling, stopping and streaming options
+     * @param requestStartNanos {@link System#nanoTime()} at request start
+     * @return the generation
+     */
+    public GenerationResult generate(DecoderInput prompt, GenerationOptions options, long requestStartNanos) {
+        try {
+            return submit(prompt, options, requestStartNanos).result().join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    private void run() {
+        List<Stream> active = new ArrayList<>();
+        while (!closed || !active.isEmpty() || !joining.isEmpty()) {
+            if (active.isEmpty()) {
+                try {
+                    Stream first = joining.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        continue;
+                    }
+                    active.add(first);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            joining.drainTo(active, maxBatch - active.size());
+            active.removeIf(s -> {
+                if (s.cancelled) {
+                    s.fail(new CancellationException("request cancelled"));
+                }
+                return s.cancelled;
+            });
+            if (!active.isEmpty()) {
+                step(active);
+            }
+        }
+        active.forEach(s -> s.fail(new RefragException("the batched generator is closed")));
+    }
+
+    /** One decode step over the active requests; finished or failed ones leave. */
+    private void step(List<Stream> active) {
+        List<DecoderSession> sessions = new ArrayList<>(active.size());
+        int[] tokens = new int[active.size()];
+        for (int i = 0; i < tokens.length; i++) {
+            sessions.add(active.get(i).decoding.session());
+            tokens[i] = active.get(i).decoding.lastToken();
+        }
+        float[][] logits;
+        try {
+            logits = decoder.decodeBatch(sessions, tokens);
+        } catch (RuntimeException | Error e) {
+            active.forEach(s -> s.fail(e));
+            active.clear();
+            return;
+        }
+        Iterator<Stream> it = active.iterator();
+        for (int i = 0; it.hasNext(); i++) {
+            Stream s = it.next();
+            try {
+                if (s.decoding.accept(logits[i])) {
+                    s.finish();
+                    it.remove();
+                }
+            } catch (RuntimeException e) {
+                s.fail(e);
+                it.remove();
+            }
+        }
+    }
+
+    /** Finishes the requests in flight, refuses new ones and stops the loop thread. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            loop.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
