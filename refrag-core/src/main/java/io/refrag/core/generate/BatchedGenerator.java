@@ -17,9 +17,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Continuous batching: concurrent requests share each decode step. A request prefills on its own thread (prefill is
- * bound by compute), then joins the running batch; one loop thread runs {@link CausalDecoder#decodeBatch} over every
- * active request, so the weights are read once per step for all of them (decode is bound by memory bandwidth). Each
+ * Continuous batching: concurrent requests share each decode step. One loop thread does all the native work: it
+ * prefills each request that joins, between two steps, then runs {@link CausalDecoder#decodeBatch} over every active
+ * request, so the weights are read once per step for all of them (decode is bound by memory bandwidth), and no two
+ * threads compete for the cores PyTorch's intra-op pool already uses. Each
  * request keeps its own KV cache and position, sampler, stop conditions and streaming listener, and leaves the batch
  * when it finishes or is cancelled; the others go on. Listeners run on the loop thread: a slow one slows every stream.
  * Greedy outputs equal {@link Generator}'s for the same request.
@@ -83,7 +84,8 @@ public final class BatchedGenerator implements AutoCloseable {
     }
 
     /**
-     * Starts a request: prefills and samples its first token on the calling thread, then hands it to the batch.
+     * Starts a request: checks it and allocates its KV cache on the calling thread; the loop prefills it at the next
+     * step and runs it in the batch.
      *
      * @param prompt the decoder input
      * @param options sampling, stopping and streaming options
@@ -95,22 +97,10 @@ public final class BatchedGenerator implements AutoCloseable {
         if (closed) {
             throw new RefragException("the batched generator is closed");
         }
-        Decoding decoding = new Decoding(decoder, prompt, options, requestStartNanos);
-        Stream stream = new Stream(decoding);
-        boolean done;
-        try {
-            done = decoding.accept(decoding.prefill());
-        } catch (RuntimeException e) {
-            decoding.close();
-            throw e;
-        }
-        if (done) {
-            stream.finish();
-        } else {
-            joining.add(stream);
-            if (closed && joining.remove(stream)) { // closed meanwhile: the loop may not see it
-                stream.fail(new RefragException("the batched generator is closed"));
-            }
+        Stream stream = new Stream(new Decoding(decoder, prompt, options, requestStartNanos));
+        joining.add(stream);
+        if (closed && joining.remove(stream)) { // closed meanwhile: the loop may not see it
+            stream.fail(new RefragException("the batched generator is closed"));
         }
         return stream;
     }
@@ -143,13 +133,17 @@ public final class BatchedGenerator implements AutoCloseable {
                     if (first == null) {
                         continue;
                     }
-                    active.add(first);
+                    prefill(first, active);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
                 }
             }
-            joining.drainTo(active, maxBatch - active.size());
+            List<Stream> fresh = new ArrayList<>();
+            joining.drainTo(fresh, maxBatch - active.size());
+            for (Stream s : fresh) {
+                prefill(s, active);
+            }
             active.removeIf(s -> {
                 if (s.cancelled) {
                     s.fail(new CancellationException("request cancelled"));
@@ -161,6 +155,19 @@ public final class BatchedGenerator implements AutoCloseable {
             }
         }
         active.forEach(s -> s.fail(new RefragException("the batched generator is closed")));
+    }
+
+    /** Prefills a joining request and samples its first token; unless that ends it, it joins the batch. */
+    private static void prefill(Stream s, List<Stream> active) {
+        try {
+            if (s.decoding.accept(s.decoding.prefill())) {
+                s.finish();
+            } else {
+                active.add(s);
+            }
+        } catch (RuntimeException e) {
+            s.fail(e);
+        }
     }
 
     /** One decode step over the active requests; finished or failed ones leave. */
