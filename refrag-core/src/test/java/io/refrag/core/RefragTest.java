@@ -18,6 +18,7 @@ import io.refrag.core.testing.FakeProjector;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -59,7 +60,7 @@ class RefragTest {
     }
 
     private static int[] concat(int[]... parts) {
-        return java.util.Arrays.stream(parts).flatMapToInt(java.util.Arrays::stream).toArray();
+        return Arrays.stream(parts).flatMapToInt(Arrays::stream).toArray();
     }
 
     @Test

@@ -16,6 +16,7 @@ import io.refrag.core.train.spi.TrainableProjector;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -149,9 +150,9 @@ public final class MlpProjector implements TrainableProjector {
             }
             float[][] values = new float[names.size()][];
             for (int i = 0; i < names.size(); i++) {
-                if (!java.util.Arrays.equals(c.info(names.get(i)).shape(), shapes.get(i))) {
+                if (!Arrays.equals(c.info(names.get(i)).shape(), shapes.get(i))) {
                     throw new ModelLoadException(file + ": tensor '" + names.get(i) + "' has shape "
-                            + c.info(names.get(i)).shapeText() + ", expected " + java.util.Arrays.toString(shapes.get(i))
+                            + c.info(names.get(i)).shapeText() + ", expected " + Arrays.toString(shapes.get(i))
                             + " (a projector from the encoder's " + in + " to the decoder's " + out + ")");
                 }
             }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** Chat messages become text segments, and injected passages one context segment, in both formats. */
 class ChatPromptFormatTest {
@@ -46,7 +47,7 @@ class ChatPromptFormatTest {
         assertEquals(List.of("Passage one.", "Passage two."), RefragContentInjector.passages(m));
         assertEquals(List.of(), RefragContentInjector.passages(UserMessage.from("plain")));
         UserMessage bad = UserMessage.builder().addContent(dev.langchain4j.data.message.TextContent.from("x"))
-                .attributes(java.util.Map.of(RefragContentInjector.PASSAGES_ATTRIBUTE, 5)).build();
+                .attributes(Map.of(RefragContentInjector.PASSAGES_ATTRIBUTE, 5)).build();
         assertThrows(InvalidRequestException.class, () -> RefragContentInjector.passages(bad));
     }
 

@@ -9,6 +9,7 @@ import io.refrag.core.model.Pooling;
 import io.refrag.core.model.Precision;
 import picocli.CommandLine.Option;
 
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -108,7 +109,7 @@ final class CliOptions {
          * @param err where downloads report progress
          * @return the parts and defaults
          */
-        RefragManifest manifest(boolean needsEncoder, String policy, java.io.PrintWriter err) {
+        RefragManifest manifest(boolean needsEncoder, String policy, PrintWriter err) {
             if (model != null && decoder != null) {
                 throw new UsageException("give --model (a REFRAG folder) or --decoder, not both");
             }
@@ -144,13 +145,13 @@ final class CliOptions {
         }
 
         /** @return the decoder folder alone (for commands without an encoder) */
-        Path decoderFolder(java.io.PrintWriter err) {
+        Path decoderFolder(PrintWriter err) {
             return manifest(false, null, err).decoder();
         }
     }
 
     /** @return the hub the environment configures, reporting download progress on {@code err} */
-    static HfHub hub(java.io.PrintWriter err) {
+    static HfHub hub(PrintWriter err) {
         return HfHub.fromEnvironment(System.getenv(), (file, done, total) -> err.printf(
                 "download %s: %d / %d MB%n", file, done >> 20, total >> 20));
     }

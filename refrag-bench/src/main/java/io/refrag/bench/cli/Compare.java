@@ -121,16 +121,21 @@ final class Compare extends CliCommand {
             err().printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", used.size(), repeats, ks);
             RefragRequest request = request(text, used);
             EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, base);
+            Progress progress = new Progress("compare", err(), json);
+            int configurations = 1 + 2 * ks.size();
             List<Row> rows = new ArrayList<>();
             rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
                     repeats, quality == null ? null : quality.rows().get(1)));
             for (int k : ks) {
                 RefragOptions o = base.toBuilder().optK(k).build();
                 EvalRow q = quality == null ? null : quality.rows().get(2 + ks.indexOf(k));
+                progress.update(rows.size(), configurations);
                 rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false,
                         repeats, q));
+                progress.update(rows.size(), configurations);
                 rows.add(measure(refrag, request, o, "refrag", k, true, repeats, q));
             }
+            progress.update(rows.size(), configurations);
             report(text, used.size(), rows, quality);
             if (chartFile != null) {
                 chart(refrag, text, corpus, base, chartFile);
@@ -152,7 +157,7 @@ final class Compare extends CliCommand {
         EvalOptions o = new EvalOptions(EvalOptions.DEFAULT_CONTEXT_TOKENS, EvalOptions.DEFAULT_TARGET_TOKENS, ks,
                 List.of(fraction), List.of(name), evalDocuments, 0);
         err().printf("compare: held-out NLL on %d documents of %s ...%n", o.documents(), evalCorpus);
-        return new Evaluator(refrag, o).perplexity(heldOut, (done, total) -> { });
+        return new Evaluator(refrag, o).perplexity(heldOut, new Progress("compare quality", err(), json)::update);
     }
 
     /** Leading passages whose full context fits the decoder (leaving room for the generated tokens). */

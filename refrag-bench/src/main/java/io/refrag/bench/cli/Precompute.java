@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code precompute}: encodes a corpus's chunks into the persistent chunk cache of a REFRAG folder, so that requests
@@ -66,7 +67,7 @@ final class Precompute extends CliCommand {
             long encoded = refrag.cache().misses() - missesBefore;
             double seconds = (System.nanoTime() - start) / 1e9;
             if (json) {
-                out().println(Main.JSON.toJson(java.util.Map.of("passages", passages.size(), "chunks", chunks,
+                out().println(Main.JSON.toJson(Map.of("passages", passages.size(), "chunks", chunks,
                         "alreadyCached", cached, "encoded", encoded, "seconds", seconds,
                         "cacheDir", manifest.cacheDir().toString())));
             } else {

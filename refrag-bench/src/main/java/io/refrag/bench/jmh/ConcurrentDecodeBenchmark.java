@@ -20,13 +20,16 @@ import org.openjdk.jmh.annotations.TearDown;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Concurrent serving: {@code streams} requests of {@value #NEW_TOKENS} new tokens each after a
- * {@value #PROMPT}-token prompt, all in flight together, on the decoder of {@link DecoderBenchmark}. {@code batched}
- * shares decode steps through {@link BatchedGenerator}; {@code sequential} runs the same requests one after another
- * (the single-stream rate). Total decode tokens/s = streams * {@value #NEW_TOKENS} / time per operation.
+ * {@value #PROMPT}-token prompt on the decoder of {@link DecoderBenchmark}. {@code batched} shares decode steps through
+ * {@link BatchedGenerator}; {@code threads} runs each request on its own thread, unbatched; {@code sequential} runs
+ * them one after another (the single-stream rate). Total tokens/s = streams * {@value #NEW_TOKENS} / time per op.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -40,6 +43,7 @@ public class ConcurrentDecodeBenchmark extends BenchmarkBase {
     private LlamaDecoder decoder;
     private BatchedGenerator batcher;
     private List<DecoderInput> prompts;
+    private ExecutorService clients;
     private GenerationOptions options;
 
     @Setup(Level.Trial)
@@ -47,6 +51,7 @@ public class ConcurrentDecodeBenchmark extends BenchmarkBase {
         decoder = LlamaDecoder.load(RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
                 .maxPositions(4096).write(workDir().resolve("llama")), ModelOptions.defaults());
         batcher = new BatchedGenerator(decoder, 8);
+        clients = Executors.newFixedThreadPool(8);
         SplittableRandom r = new SplittableRandom(1);
         prompts = new ArrayList<>();
         for (int s = 0; s < streams; s++) {
@@ -57,6 +62,7 @@ public class ConcurrentDecodeBenchmark extends BenchmarkBase {
 
     @TearDown(Level.Trial)
     public void close() {
+        clients.shutdown();
         batcher.close();
         decoder.close();
         deleteWorkDir();
@@ -72,6 +78,20 @@ public class ConcurrentDecodeBenchmark extends BenchmarkBase {
         GenerationResult last = null;
         for (BatchedGenerator.Stream s : running) {
             last = s.result().join();
+        }
+        return last;
+    }
+
+    /** @return the last result; every request on its own thread, each decoding alone */
+    @Benchmark
+    public GenerationResult threads() throws Exception {
+        List<Future<GenerationResult>> running = new ArrayList<>();
+        for (DecoderInput prompt : prompts) {
+            running.add(clients.submit(() -> Generator.generate(decoder, prompt, options, System.nanoTime())));
+        }
+        GenerationResult last = null;
+        for (Future<GenerationResult> f : running) {
+            last = f.get();
         }
         return last;
     }

@@ -15,10 +15,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -42,7 +44,7 @@ class MainTest {
     }
 
     /** @return a copy of the stories260K folder under {@code tmp}, to edit */
-    private Path copyOfStories(String name) throws java.io.IOException {
+    private Path copyOfStories(String name) throws IOException {
         Path copy = tmp.resolve(name);
         Files.createDirectories(copy);
         try (var files = Files.list(SharedModels.stories())) {
@@ -55,7 +57,7 @@ class MainTest {
 
     /** @return {@code compare} on the shared models and corpus_small with question "q", then {@code extra} */
     private static Run compareOnCorpus(String... extra) {
-        List<String> args = new java.util.ArrayList<>(List.of("compare", "--decoder", stories(), "--encoder",
+        List<String> args = new ArrayList<>(List.of("compare", "--decoder", stories(), "--encoder",
                 SharedModels.miniLm().toString(), "--context-file", SharedModels.path("data/corpus_small.txt")
                         .toString(), "--question", "q"));
         args.addAll(List.of(extra));
@@ -317,7 +319,7 @@ class MainTest {
         Files.writeString(empty, "\n\n");
         for (String[] bad : new String[][] {{"--s", "0"}, {"--o", "-1"}, {"--policy", "bogus"},
             {"--corpus", empty.toString()}, {"--chart", tmp.resolve("no/such/dir.svg").toString()}}) {
-            List<String> args = new java.util.ArrayList<>(List.of("eval", "--model",
+            List<String> args = new ArrayList<>(List.of("eval", "--model",
                     SharedModels.shippedModel().toString(), "--documents", "1"));
             if (!bad[0].equals("--corpus")) {
                 args.addAll(List.of("--corpus", heldOut));
@@ -334,7 +336,7 @@ class MainTest {
         String readme = Files.readString(SharedModels.repo("README.md"));
         String prefix = "mvn -B -q install -DskipTests && java -jar refrag-bench/target/refrag-bench.jar ";
         String line = readme.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow();
-        List<String> args = new java.util.ArrayList<>();
+        List<String> args = new ArrayList<>();
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([^\"]*)\"|(\\S+)")
                 .matcher(line.substring(prefix.length()));
         while (m.find()) {
@@ -351,6 +353,8 @@ class MainTest {
         }
         assertTrue(r.out().contains("continues:") && r.out().contains("TTFT x") && r.out().contains("gain kept")
                 && r.out().contains("never trained on"), r.out());
+        assertTrue(r.err().contains("compare: 7/7") && r.err().contains("compare quality: 40/40")
+                && r.err().contains("ETA"), "progress with totals: " + r.err());
     }
 
     @Test
@@ -427,7 +431,7 @@ class MainTest {
     }
 
     private static String[] concat(String[] base, String... more) {
-        List<String> all = new java.util.ArrayList<>(List.of(base));
+        List<String> all = new ArrayList<>(List.of(base));
         all.addAll(List.of(more));
         return all.toArray(String[]::new);
     }

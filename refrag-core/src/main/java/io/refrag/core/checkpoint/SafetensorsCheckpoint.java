@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The tensors of one safetensors file or of a sharded checkpoint ({@code model.safetensors.index.json}).
@@ -97,7 +98,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             if (map == null) {
                 throw new ModelLoadException(index + " has no 'weight_map' object");
             }
-            Set<Path> files = new java.util.TreeSet<>();
+            Set<Path> files = new TreeSet<>();
             for (Map.Entry<String, JsonElement> e : map.entrySet()) {
                 Path shard = index.resolveSibling(e.getValue().getAsString());
                 if (!Files.isRegularFile(shard)) {

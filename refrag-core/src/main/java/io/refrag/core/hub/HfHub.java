@@ -20,6 +20,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -30,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -100,7 +102,7 @@ public final class HfHub {
         } else {
             cache = Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub");
         }
-        String offline = env.getOrDefault("HF_HUB_OFFLINE", "0").strip().toLowerCase(java.util.Locale.ROOT);
+        String offline = env.getOrDefault("HF_HUB_OFFLINE", "0").strip().toLowerCase(Locale.ROOT);
         return new HfHub(cache, env.getOrDefault("HF_ENDPOINT", DEFAULT_ENDPOINT),
                 List.of("1", "true", "yes", "on").contains(offline), env.get("HF_TOKEN"), listener);
     }
@@ -135,7 +137,7 @@ public final class HfHub {
         Path path;
         try {
             path = Path.of(folderOrId);
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             path = null;
         }
         if (path != null && Files.exists(path)) {

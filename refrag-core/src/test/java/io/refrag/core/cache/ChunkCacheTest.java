@@ -19,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -102,7 +104,7 @@ class ChunkCacheTest {
             for (String k : List.of("a", "b", "c")) {
                 values.add(c.get(k));
             }
-            assertTrue(values.stream().anyMatch(java.util.Objects::isNull), "the damaged entry is not served");
+            assertTrue(values.stream().anyMatch(Objects::isNull), "the damaged entry is not served");
             for (float[] v : values) {
                 assertTrue(v == null || v[0] == 1 || v[0] == 4 || v[0] == 7, "no wrong values are served");
             }
@@ -123,7 +125,7 @@ class ChunkCacheTest {
         Files.write(dir.resolve("empty.safetensors"), new byte[0]);
         Files.createDirectories(dir.resolve("folder.safetensors"));
         byte[] whole = Files.readAllBytes(good);
-        Files.write(dir.resolve("truncated.safetensors"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        Files.write(dir.resolve("truncated.safetensors"), Arrays.copyOf(whole, whole.length / 2));
         new SafetensorsWriter().add("old", new float[] {1, 2, 3}, 3).write(dir.resolve("unchecked.safetensors"));
         try (DiskChunkCache narrower = new DiskChunkCache(tmp.resolve("narrow"), 2, 1)) {
             narrower.put("n", new float[] {1, 2}); // a segment of width 2, copied in from another model's cache

@@ -24,7 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,7 +104,7 @@ class HfHubTest {
         if (range != null) {
             int from = Integer.parseInt(range.replace("bytes=", "").replace("-", ""));
             x.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (body.length - 1) + "/" + body.length);
-            reply(x, 206, java.util.Arrays.copyOfRange(body, from, body.length));
+            reply(x, 206, Arrays.copyOfRange(body, from, body.length));
         } else {
             reply(x, 200, body);
         }
@@ -118,7 +120,7 @@ class HfHubTest {
     private static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
     }
@@ -164,7 +166,7 @@ class HfHubTest {
     void anInterruptedDownloadResumesFromItsIncompleteBlob() throws Exception {
         byte[] weights = files.get("model.safetensors");
         Path blobs = Files.createDirectories(tmp.resolve("hub/models--acme--tiny/blobs"));
-        Files.write(blobs.resolve(sha256(weights) + ".incomplete"), java.util.Arrays.copyOf(weights, 100_000));
+        Files.write(blobs.resolve(sha256(weights) + ".incomplete"), Arrays.copyOf(weights, 100_000));
         Path snapshot = hub(false).resolve("acme/tiny");
         assertArrayEquals(weights, Files.readAllBytes(snapshot.resolve("model.safetensors")));
         assertTrue(requests.stream().anyMatch(r -> r.contains("/model.safetensors bytes=100000-")), requests.toString());

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
@@ -130,7 +131,7 @@ class BatchedDecodingIT {
                     for (int r = 0; r < 25; r++) {
                         int i = (client * 25 + r) % PROMPTS.length;
                         int[] ids = batcher.generate(prompt(i), options(i), System.nanoTime()).tokenIds();
-                        if (!java.util.Arrays.equals(ids, reference.get(i))) {
+                        if (!Arrays.equals(ids, reference.get(i))) {
                             wrong.incrementAndGet();
                         }
                     }
