@@ -51,40 +51,21 @@ final class LlamaAttention {
      */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, KvCache cache, int past) {
         int seq = Math.toIntExact(x.getShape().get(0));
-        int heads = config.numAttentionHeads();
-        int kvHeads = config.numKeyValueHeads();
-        int headDim = config.headDim();
-
-        NDArray qkv = Projections.apply(x, qkvProj, qkvBias) // [seq, (heads + 2 kvHeads) * headDim]
-                .reshape(seq, heads + 2L * kvHeads, headDim)
-                .transpose(1, 0, 2); // [heads + 2 kvHeads, seq, headDim]
-        NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
-        // RoPE once over the stacked query and key heads
-        NDArray qk = LlamaRotaryEmbedding.applyRotaryPosEmb(qkAndV.get(0), cos, sin); // [heads + kvHeads, seq, hd]
-        NDList qAndK = qk.split(new long[] {heads}, 0);
-        NDArray q = qAndK.get(0); // [heads, seq, headDim]
-        NDArray k = qAndK.get(1); // [kvHeads, seq, headDim]
-        NDArray v = qkAndV.get(1); // [kvHeads, seq, headDim]
-
-        NDArray keys;
-        NDArray values;
+        NDList qkv = queryKeyValue(x, cos, sin);
+        NDArray q = qkv.get(0); // [heads, seq, headDim]
+        NDArray keys = qkv.get(1); // [kvHeads, seq, headDim]
+        NDArray values = qkv.get(2);
         if (cache != null) {
-            cache.write(layerIdx, past, k, v);
+            cache.write(layerIdx, past, keys, values);
             keys = cache.keys(layerIdx, past + seq, x.getManager()); // [kvHeads, past + seq, headDim]
             values = cache.values(layerIdx, past + seq, x.getManager());
-        } else {
-            keys = k;
-            values = v;
         }
-
-        NDArray attn = blockwiseAttention(q, keys, values, past); // [heads, seq, headDim]
-        NDArray merged = attn.transpose(1, 0, 2).reshape(seq, (long) heads * headDim); // [seq, heads * headDim]
-        return Projections.apply(merged, oProj, oBias); // [seq, hidden]
+        return output(blockwiseAttention(q, keys, values, past)); // [seq, hidden]
     }
 
     /**
      * One decode step for a batch of requests: each row is one request's new token at its own position, attending
-     * over its own cache. The projections run once over the batch; RoPE, the cache write and attention run per row.
+     * over its own cache. The projections run once over the batch; the cache write and attention run per row.
      *
      * @param x {@code [batch, hidden]}
      * @param cos {@code [batch, headDim]}, row b at position {@code pasts[b]}
@@ -94,32 +75,47 @@ final class LlamaAttention {
      * @return {@code [batch, hidden]}
      */
     NDArray forwardBatch(NDArray x, NDArray cos, NDArray sin, KvCache[] caches, int[] pasts) {
-        int batch = caches.length;
-        int heads = config.numAttentionHeads();
-        int kvHeads = config.numKeyValueHeads();
-        int headDim = config.headDim();
-
-        NDArray qkv = Projections.apply(x, qkvProj, qkvBias) // [batch, (heads + 2 kvHeads) * headDim]
-                .reshape(batch, heads + 2L * kvHeads, headDim)
-                .transpose(1, 0, 2); // [heads + 2 kvHeads, batch, headDim]
-        NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
-        NDArray qk = LlamaRotaryEmbedding.applyRotaryPosEmb(qkAndV.get(0), cos, sin); // [heads + kvHeads, batch, hd]
-        NDList qAndK = qk.split(new long[] {heads}, 0);
-        NDArray q = qAndK.get(0); // [heads, batch, headDim]
-        NDArray k = qAndK.get(1); // [kvHeads, batch, headDim]
-        NDArray v = qkAndV.get(1); // [kvHeads, batch, headDim]
-
-        NDList rows = new NDList(batch);
-        for (int b = 0; b < batch; b++) {
+        NDList qkv = queryKeyValue(x, cos, sin); // each [heads or kvHeads, batch, headDim]
+        NDList rows = new NDList(caches.length);
+        for (int b = 0; b < caches.length; b++) {
             NDIndex row = new NDIndex(":, {}:{}", b, b + 1);
-            caches[b].write(layerIdx, pasts[b], k.get(row), v.get(row));
+            caches[b].write(layerIdx, pasts[b], qkv.get(1).get(row), qkv.get(2).get(row));
             NDArray keys = caches[b].keys(layerIdx, pasts[b] + 1, x.getManager()); // [kvHeads, past + 1, headDim]
             NDArray values = caches[b].values(layerIdx, pasts[b] + 1, x.getManager());
-            rows.add(blockwiseAttention(q.get(row), keys, values, pasts[b])); // [heads, 1, headDim]
+            rows.add(blockwiseAttention(qkv.get(0).get(row), keys, values, pasts[b])); // [heads, 1, headDim]
         }
-        NDArray attn = NDArrays.concat(rows, 1); // [heads, batch, headDim]
-        NDArray merged = attn.transpose(1, 0, 2).reshape(batch, (long) heads * headDim); // [batch, heads * headDim]
-        return Projections.apply(merged, oProj, oBias); // [batch, hidden]
+        return output(NDArrays.concat(rows, 1)); // [batch, hidden]
+    }
+
+    /**
+     * The fused q|k|v projection, with RoPE applied once over the stacked query and key heads.
+     *
+     * @param x {@code [rows, hidden]}
+     * @param cos {@code [rows, headDim]}
+     * @param sin {@code [rows, headDim]}
+     * @return q {@code [heads, rows, headDim]}, k and v {@code [kvHeads, rows, headDim]}
+     */
+    private NDList queryKeyValue(NDArray x, NDArray cos, NDArray sin) {
+        long rows = x.getShape().get(0);
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
+        NDArray qkv = Projections.apply(x, qkvProj, qkvBias) // [rows, (heads + 2 kvHeads) * headDim]
+                .reshape(rows, heads + 2L * kvHeads, config.headDim())
+                .transpose(1, 0, 2); // [heads + 2 kvHeads, rows, headDim]
+        NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
+        NDArray qk = LlamaRotaryEmbedding.applyRotaryPosEmb(qkAndV.get(0), cos, sin); // [heads + kvHeads, rows, hd]
+        NDList qAndK = qk.split(new long[] {heads}, 0);
+        return new NDList(qAndK.get(0), qAndK.get(1), qkAndV.get(1));
+    }
+
+    /**
+     * @param attn {@code [heads, rows, headDim]}
+     * @return the heads merged and projected, {@code [rows, hidden]}
+     */
+    private NDArray output(NDArray attn) {
+        long rows = attn.getShape().get(1);
+        NDArray merged = attn.transpose(1, 0, 2).reshape(rows, (long) config.numAttentionHeads() * config.headDim());
+        return Projections.apply(merged, oProj, oBias);
     }
 
     /**
