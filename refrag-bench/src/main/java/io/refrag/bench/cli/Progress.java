@@ -35,13 +35,23 @@ final class Progress {
      * @param total all the work
      */
     void update(long done, long total) {
+        update(done, total, "");
+    }
+
+    /**
+     * @param done work finished so far
+     * @param total all the work
+     * @param detail what to show after the ETA (e.g. the training loss), or empty
+     */
+    void update(long done, long total, String detail) {
         if (!enabled || total < 1) {
             return;
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
         double eta = done == 0 ? Double.NaN : elapsed / done * (total - done);
-        String numbers = String.format(Locale.ROOT, "%s: %d/%d, %.1f s, ETA %s", label, done, total, elapsed,
-                Double.isNaN(eta) ? "?" : String.format(Locale.ROOT, "%.1f s", eta));
+        String numbers = String.format(Locale.ROOT, "%s: %d/%d, %.1f s, ETA %s%s", label, done, total, elapsed,
+                Double.isNaN(eta) ? "?" : String.format(Locale.ROOT, "%.1f s", eta),
+                detail.isEmpty() ? "" : ", " + detail);
         if (terminal) {
             int filled = (int) (WIDTH * done / total);
             err.print("\r" + numbers + " [" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "]"

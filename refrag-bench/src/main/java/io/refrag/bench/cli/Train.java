@@ -42,10 +42,7 @@ final class Train extends CliCommand {
         TrainingListener listener = new TrainingListener() {
             @Override
             public void onStep(StepReport r) {
-                progress.update(r.step(), r.totalSteps());
-                if (System.console() == null && !json) {
-                    err().println(r.line());
-                }
+                progress.update(r.step(), r.totalSteps(), String.format(Locale.ROOT, "loss %.4f", r.loss()));
             }
 
             @Override

@@ -53,10 +53,10 @@ final class Decoding implements AutoCloseable {
                 + options.maxNewTokens() - 1));
     }
 
-    /** @return the logits after the prompt */
+    /** @return the logits after the prompt ({@link #accept} checks that they are finite) */
     float[] prefill() {
         prefillStart = System.nanoTime();
-        float[] logits = CausalDecoder.requireFinite(session.prefill(prompt), "logits after the prompt");
+        float[] logits = session.prefill(prompt);
         prefillEnd = System.nanoTime();
         return logits;
     }
