@@ -48,10 +48,20 @@ public final class ChatPromptFormat {
 
     private final String template; // null: the plain format
     private final String eosToken;
+    private final Jinjava jinja; // thread-safe; null for the plain format
 
     private ChatPromptFormat(String template, String eosToken) {
         this.template = template;
         this.eosToken = eosToken;
+        this.jinja = template == null ? null : engine();
+    }
+
+    /** @return Jinja as Hugging Face renders chat templates: trim and lstrip blocks, {@code raise_exception} */
+    private static Jinjava engine() {
+        Jinjava engine = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        engine.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                ChatPromptFormat.class, "raiseException", String.class));
+        return engine;
     }
 
     /** @return the plain format for decoders without a chat template */
@@ -196,9 +206,6 @@ public final class ChatPromptFormat {
     }
 
     private String render(List<Map<String, String>> messages) {
-        Jinjava jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
-        jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
-                ChatPromptFormat.class, "raiseException", String.class));
         Map<String, Object> bindings = new LinkedHashMap<>();
         bindings.put("messages", messages);
         bindings.put("add_generation_prompt", true);

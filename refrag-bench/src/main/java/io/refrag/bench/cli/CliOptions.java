@@ -98,11 +98,6 @@ final class CliOptions {
         @Option(names = "--pooling", paramLabel = "cls|mean|pooler", description = "how the encoder pools a chunk")
         String pooling;
 
-        /** @return whether a decoder is named, by either option */
-        boolean hasDecoder() {
-            return model != null || decoder != null;
-        }
-
         /**
          * @param needsEncoder whether an encoder is required (REFRAG mode)
          * @param policy the pipeline's policy from {@code --policy}, or null to keep the folder's

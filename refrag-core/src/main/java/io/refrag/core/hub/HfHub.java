@@ -68,7 +68,7 @@ public final class HfHub {
     private final boolean offline;
     private final String token;
     private final DownloadListener listener;
-    private final HttpClient http;
+    private HttpClient http; // created at the first download: reading the cache needs none
 
     private HfHub(Path cacheDir, String endpoint, boolean offline, String token, DownloadListener listener) {
         this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
@@ -76,8 +76,6 @@ public final class HfHub {
         this.offline = offline;
         this.token = token;
         this.listener = listener;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
-                .followRedirects(HttpClient.Redirect.NORMAL).build();
     }
 
     /**
@@ -348,7 +346,7 @@ public final class HfHub {
     private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> body, HfModelId id) {
         HttpResponse<T> response;
         try {
-            response = http.send(request, body);
+            response = client().send(request, body);
         } catch (IOException e) {
             throw new ModelLoadException("cannot reach " + endpoint + " to download " + id + " (" + e + "); it is not in "
                     + "the Hugging Face cache " + cacheDir + " (set HF_HUB_OFFLINE=1 to use the cache only)", e);
@@ -369,6 +367,14 @@ public final class HfHub {
             throw new ModelLoadException(endpoint + " answered HTTP " + status + " for " + request.uri());
         }
         return response;
+    }
+
+    private synchronized HttpClient client() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
+                    .followRedirects(HttpClient.Redirect.NORMAL).build();
+        }
+        return http;
     }
 
     private static String encode(String pathPart) {
