@@ -1,6 +1,7 @@
 package io.refrag.bench.cli;
 
 import io.refrag.core.Refrag;
+import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
@@ -111,7 +112,8 @@ final class Compare extends CliCommand {
             RefragOptions.builder().optExpansionFraction(p);
         }
         Path chartFile = CliOptions.outputFile("--chart", chart);
-        try (Refrag refrag = Refrag.open(models.manifest(true, policy, err()), device.modelOptions())) {
+        RefragManifest manifest = models.manifest(true, policy, err());
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
             RefragOptions base = refrag.defaults().toBuilder().optK(ks.get(0))
                     .optExpansionFraction(p != null ? p : refrag.defaults().expansionFraction())
                     .optGeneration(generation).build();

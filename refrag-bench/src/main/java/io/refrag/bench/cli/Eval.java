@@ -110,7 +110,7 @@ final class Eval extends CliCommand {
         List<QaExample> qa = qaFile != null ? QaExample.readJsonl(CliOptions.requireFile("--qa", qaFile)) : null;
         CorpusSource.Sampled sampled = sampleDocuments == null ? null
                 : new CorpusSource.Sampled(sampleDocuments, sampleTokens, sampleSeed); // checked before models load
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
             if (sampled != null) {
                 err().printf("eval: sampling %d documents from the decoder ...%n", sampled.documents());
                 corpus = sampled.resolve(refrag.decoder()).documents();

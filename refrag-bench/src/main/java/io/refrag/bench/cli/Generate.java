@@ -94,7 +94,7 @@ final class Generate extends CliCommand {
             throw new UsageException("generate: give --prompt TEXT, or --question TEXT with --context-file FILE");
         }
         Path decoderDir = models.decoderFolder(err());
-        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, device.modelOptions())) {
+        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, device.modelOptions(decoderDir))) {
             long start = System.nanoTime();
             int[] ids = decoder.info().withBos(decoder.tokenizer().encode(prompt).ids());
             GenerationResult r = Generator.generate(decoder, DecoderInput.ofTokens(ids), generation, start);
@@ -124,7 +124,7 @@ final class Generate extends CliCommand {
             checked.optExpansionFraction(p);
         }
         RefragManifest manifest = models.manifest(!fullContext, policy, err());
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
             RefragOptions.Builder options = refrag.defaults().toBuilder().optGeneration(generation)
                     .optFullContext(fullContext);
             if (k != null) {

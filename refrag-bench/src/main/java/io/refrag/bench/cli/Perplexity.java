@@ -38,7 +38,7 @@ final class Perplexity extends CliCommand {
             throw new UsageException("cannot read " + textFile + ": " + e.getMessage());
         }
         Path folder = CliOptions.hub(err()).resolve(decoder);
-        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions())) {
+        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions(folder))) {
             int[] tokens = d.info().withBos(d.tokenizer().encode(text).ids());
             if (tokens.length < 2) {
                 throw new UsageException("perplexity: " + textFile + " holds no text to score");

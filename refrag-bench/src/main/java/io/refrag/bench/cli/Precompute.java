@@ -56,7 +56,7 @@ final class Precompute extends CliCommand {
             err().println("precompute: " + model.resolve(RefragManifest.FILE_NAME) + " now names its chunk cache, "
                     + "chunk-cache/");
         }
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
             int chunkSize = k != null ? k : refrag.defaults().k();
             long hitsBefore = refrag.cache().hits();
             long missesBefore = refrag.cache().misses();

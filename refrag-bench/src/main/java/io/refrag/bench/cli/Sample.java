@@ -36,7 +36,8 @@ final class Sample extends CliCommand {
     void execute() {
         Path file = CliOptions.outputFile("--output", output);
         CorpusSource.Sampled spec = new CorpusSource.Sampled(documents, tokens, seed); // checks the counts first
-        try (CausalDecoder d = Providers.loadDecoder(CliOptions.hub(err()).resolve(decoder), device.modelOptions())) {
+        Path folder = CliOptions.hub(err()).resolve(decoder);
+        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions(folder))) {
             TrainingCorpus corpus = spec.resolve(d);
             Eval.write(file, String.join("\n", corpus.documents()) + "\n");
             err().printf("sample: %d documents written to %s%n", corpus.documents().size(), file);

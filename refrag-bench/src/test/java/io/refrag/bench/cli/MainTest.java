@@ -435,4 +435,30 @@ class MainTest {
         all.addAll(List.of(more));
         return all.toArray(String[]::new);
     }
+
+    @Test
+    void aSmallDecoderGetsOneThreadUnlessThreadsSaysOtherwise() throws Exception {
+        String key = "ai.djl.pytorch.num_threads";
+        String before = System.getProperty(key);
+        Path large = Files.createDirectories(tmp.resolve("large"));
+        Files.writeString(large.resolve("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 1024}");
+        try {
+            System.clearProperty(key);
+            new CliOptions.Device().modelOptions(large);
+            assertEquals(null, System.getProperty(key), "a 1024-wide decoder keeps PyTorch's default");
+            new CliOptions.Device().modelOptions(SharedModels.stories());
+            assertEquals("1", System.getProperty(key), "stories260K (hidden 64) runs on one thread");
+            System.clearProperty(key);
+            CliOptions.Device two = new CliOptions.Device();
+            two.threads = 2;
+            two.modelOptions(SharedModels.stories());
+            assertEquals("2", System.getProperty(key), "--threads wins");
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
 }
