@@ -116,24 +116,12 @@ final class Generate extends CliCommand {
             throw new UsageException("generate: --passages must be >= 1, got " + passages);
         }
         List<String> context = passages == null ? all : all.subList(0, Math.min(all.size(), passages));
-        RefragOptions.Builder checked = RefragOptions.builder(); // every number is checked before a model loads
-        if (k != null) {
-            checked.optK(k);
-        }
-        if (p != null) {
-            checked.optExpansionFraction(p);
-        }
+        withOverrides(RefragOptions.builder()); // every number is checked before a model loads
         RefragManifest manifest = models.manifest(!fullContext, policy, err());
         try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
-            RefragOptions.Builder options = refrag.defaults().toBuilder().optGeneration(generation)
-                    .optFullContext(fullContext);
-            if (k != null) {
-                options.optK(k);
-            }
-            if (p != null) {
-                options.optExpansionFraction(p);
-            }
-            RefragResult r = refrag.generate(RefragRequest.of(question, context), options.build());
+            RefragOptions options = withOverrides(refrag.defaults().toBuilder().optGeneration(generation)
+                    .optFullContext(fullContext)).build();
+            RefragResult r = refrag.generate(RefragRequest.of(question, context), options);
             if (json) {
                 out().println(Main.JSON.toJson(refragJson(r)));
             } else {
@@ -145,6 +133,17 @@ final class Generate extends CliCommand {
                         r.encodeMillis(), r.policyMillis(), r.generation().metrics().prefillMillis());
             }
         }
+    }
+
+    /** @return the builder with {@code --k} and {@code --p} applied where given */
+    private RefragOptions.Builder withOverrides(RefragOptions.Builder b) {
+        if (k != null) {
+            b.optK(k);
+        }
+        if (p != null) {
+            b.optExpansionFraction(p);
+        }
+        return b;
     }
 
     static Map<String, Object> refragJson(RefragResult r) {

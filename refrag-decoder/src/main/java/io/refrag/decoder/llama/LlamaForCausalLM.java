@@ -10,6 +10,8 @@ import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 import io.refrag.core.exception.ModelLoadException;
 
+import java.util.function.BiFunction;
+
 /**
  * The immutable weights of HF {@code LlamaForCausalLM} ({@code model.embed_tokens}, {@code model.layers.N.*},
  * {@code model.norm}, {@code lm_head}) and the forward pass over input embeddings.
@@ -129,19 +131,7 @@ public final class LlamaForCausalLM {
         NDManager m = inputsEmbeds.getManager();
         int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
         NDList cosSin = rotaryEmb.cosSin(m, past, seq, computeType); // each [seq, headDim], shared by all layers
-        NDArray h = inputsEmbeds;
-        for (LlamaDecoderLayer layer : layers) {
-            // a layer's intermediates are freed when it ends (autograd keeps what backward needs natively)
-            try (NDScope scope = new NDScope()) {
-                NDArray next = layer.forward(h, cosSin.get(0), cosSin.get(1), cache, past);
-                NDScope.unregister(next);
-                if (h != inputsEmbeds) {
-                    h.close(); // the previous layer's output; the caller's input stays open
-                }
-                h = next;
-            }
-        }
-        return norm.forward(h);
+        return throughLayers(inputsEmbeds, (layer, h) -> layer.forward(h, cosSin.get(0), cosSin.get(1), cache, past));
     }
 
     /**
@@ -154,10 +144,19 @@ public final class LlamaForCausalLM {
      */
     public NDArray forwardBatch(NDArray inputsEmbeds, KvCache[] caches, int[] pasts) {
         NDList cosSin = rotaryEmb.cosSinAt(inputsEmbeds.getManager(), pasts, computeType); // each [batch, headDim]
+        return throughLayers(inputsEmbeds,
+                (layer, h) -> layer.forwardBatch(h, cosSin.get(0), cosSin.get(1), caches, pasts));
+    }
+
+    /**
+     * Runs every layer, then the final norm. A layer's intermediates are freed when it ends (autograd keeps what
+     * backward needs natively); each layer's output is freed once the next has used it, the caller's input never.
+     */
+    private NDArray throughLayers(NDArray inputsEmbeds, BiFunction<LlamaDecoderLayer, NDArray, NDArray> layerStep) {
         NDArray h = inputsEmbeds;
         for (LlamaDecoderLayer layer : layers) {
             try (NDScope scope = new NDScope()) {
-                NDArray next = layer.forwardBatch(h, cosSin.get(0), cosSin.get(1), caches, pasts);
+                NDArray next = layerStep.apply(layer, h);
                 NDScope.unregister(next);
                 if (h != inputsEmbeds) {
                     h.close();
