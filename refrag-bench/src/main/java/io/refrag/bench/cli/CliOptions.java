@@ -9,6 +9,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.model.Precision;
+import io.refrag.core.tensor.Devices;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
@@ -25,7 +26,7 @@ final class CliOptions {
     /** {@code --device}, {@code --precision}, {@code --threads}. */
     static final class Device {
         private static final Logger LOG = LoggerFactory.getLogger(Device.class);
-        private static final String NUM_THREADS = "ai.djl.pytorch.num_threads";
+        private static final String NUM_THREADS = Devices.NUM_THREADS;
         /** Decoders up to this hidden size run on one thread unless {@code --threads} says otherwise. */
         private static final int SMALL_HIDDEN = 256;
 

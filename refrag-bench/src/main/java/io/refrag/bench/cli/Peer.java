@@ -32,10 +32,11 @@ import java.util.stream.Stream;
 @Command(name = "peer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Speed against llama.cpp on the same random LLaMA (hidden 1024, 8 layers, 16/4 heads, vocab "
             + "32000, F32), run alternately: prefill positions/s and decode tokens/s, medians and ratios.",
-            "Our decode is timed with the prompt in the cache; llama-bench's generation test starts from an empty one."})
+            "Both decode with the prompt in the cache: llama-bench runs from the peer tool's folder with -d (depth)."})
 final class Peer extends CliCommand {
     @Option(names = "--peer-bench", defaultValue = "../shared/tools/llamacpp-peer/peer-bench", paramLabel = "FILE",
-            description = "llama.cpp's peer-bench script (default: ${DEFAULT-VALUE})")
+            description = "llama.cpp's peer-bench script; its converter and bin/llama-bench beside it are used "
+                + "(default: ${DEFAULT-VALUE})")
     Path peerBench;
 
     @Option(names = "--threads", defaultValue = "2", paramLabel = "N", description = "threads for both engines")
@@ -57,6 +58,7 @@ final class Peer extends CliCommand {
     @Override
     void execute() {
         CliOptions.requireFile("--peer-bench", peerBench);
+        peerBench = peerBench.toAbsolutePath();
         if (reps < 1 || gen < 1 || prompts.stream().anyMatch(p -> p < 1)) {
             throw new UsageException("peer: --reps, --gen and every prompt length must be >= 1");
         }
@@ -68,15 +70,18 @@ final class Peer extends CliCommand {
         try {
             Path model = RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
                     .maxPositions(maxPrompt + gen + 1).write(dir.resolve("llama"));
+            Path gguf = convert(model, dir);
             Map<String, List<Double>> ours = new LinkedHashMap<>();
             Map<String, List<Double>> peer = new LinkedHashMap<>();
             try (LlamaDecoder decoder = LlamaDecoder.load(model, new ModelOptions("cpu", Precision.FP32))) {
-                measureOurs(decoder, new LinkedHashMap<>()); // warm-up
+                for (int warmUp = 0; warmUp < 2; warmUp++) { // until the JIT settles: on 2 cores it competes with
+                    measureOurs(decoder, new LinkedHashMap<>()); // PyTorch's threads and stalls their steps
+                }
                 for (int rep = 0; rep < reps; rep++) {
                     err().printf("peer: run %d/%d: ours ...%n", rep + 1, reps);
                     measureOurs(decoder, ours);
                     err().printf("peer: run %d/%d: llama.cpp ...%n", rep + 1, reps);
-                    measurePeer(model, peer);
+                    measurePeer(gguf, peer);
                 }
             }
             report(ours, peer);
@@ -103,34 +108,59 @@ final class Peer extends CliCommand {
         }
     }
 
-    private void measurePeer(Path model, Map<String, List<Double>> out) {
-        String joined = String.join(",", prompts.stream().map(String::valueOf).toList());
-        ProcessBuilder pb = new ProcessBuilder(peerBench.toString(), model.toString(), Integer.toString(threads), joined,
-                Integer.toString(gen), "1").redirectError(ProcessBuilder.Redirect.DISCARD);
-        String stdout;
+    /**
+     * Converts the checkpoint with the peer tool's own converter, once.
+     *
+     * @return the GGUF file
+     */
+    private Path convert(Path model, Path dir) {
+        Path gguf = dir.resolve("llama-f32.gguf");
+        run(new ProcessBuilder("python3", peerBench.resolveSibling("hf_to_gguf_f32.py").toString(), model.toString(),
+                gguf.toString()), "converting the checkpoint to GGUF");
+        return gguf;
+    }
+
+    /**
+     * One llama-bench run of every test: prompt tests ({@code -p}), then generation tests at the same depths as ours
+     * ({@code -n} with {@code -d}: the prompt's positions already in the cache, untimed). This is {@code peer-bench}'s
+     * command with {@code -d} added, which the script does not pass.
+     */
+    private void measurePeer(Path gguf, Map<String, List<Double>> out) {
+        String depths = String.join(",", prompts.stream().map(String::valueOf).toList());
+        for (String[] test : List.of(new String[] {"-p", depths, "-n", "0"},
+                new String[] {"-p", "0", "-n", Integer.toString(gen), "-d", depths})) {
+            List<String> command = new ArrayList<>(List.of(peerBench.resolveSibling("bin").resolve("llama-bench")
+                    .toString(), "-m", gguf.toString(), "-t", Integer.toString(threads), "-r", "1", "-ctk", "f32",
+                    "-ctv", "f32", "-o", "json"));
+            command.addAll(List.of(test));
+            ProcessBuilder pb = new ProcessBuilder(command);
+            pb.environment().merge("LD_LIBRARY_PATH", peerBench.resolveSibling("bin").toString(),
+                    (old, bin) -> bin + ":" + old);
+            for (JsonElement e : JsonParser.parseString(run(pb, "llama-bench")).getAsJsonArray()) {
+                var t = e.getAsJsonObject();
+                int nPrompt = t.get("n_prompt").getAsInt();
+                double rate = t.get("avg_ts").getAsDouble();
+                String key = nPrompt > 0 ? "prefill " + nPrompt : "decode " + t.get("n_depth").getAsInt();
+                out.computeIfAbsent(key, k -> new ArrayList<>()).add(rate);
+            }
+        }
+    }
+
+    /** @return the process's standard output; its standard error is dropped */
+    private String run(ProcessBuilder pb, String what) {
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
         try {
             Process process = pb.start();
-            stdout = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String stdout = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(30, TimeUnit.MINUTES) || process.exitValue() != 0) {
-                throw new UsageException("peer: " + peerBench + " failed (exit " + process.exitValue() + ")");
+                throw new UsageException("peer: " + what + " failed: " + String.join(" ", pb.command()));
             }
+            return stdout;
         } catch (IOException e) {
-            throw new UsageException("peer: cannot run " + peerBench + ": " + e.getMessage());
+            throw new UsageException("peer: cannot run " + pb.command().get(0) + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UsageException("peer: interrupted");
-        }
-        for (JsonElement e : JsonParser.parseString(stdout).getAsJsonArray()) {
-            var test = e.getAsJsonObject();
-            int nPrompt = test.get("n_prompt").getAsInt();
-            double rate = test.get("avg_ts").getAsDouble();
-            if (nPrompt > 0) {
-                out.computeIfAbsent("prefill " + nPrompt, k -> new ArrayList<>()).add(rate);
-            } else {
-                for (int p : prompts) { // one generation test, from an empty cache, stands for every prompt length
-                    out.computeIfAbsent("decode " + p, k -> new ArrayList<>()).add(rate);
-                }
-            }
         }
     }
 
@@ -138,19 +168,27 @@ final class Peer extends CliCommand {
         Map<String, Object> rows = new LinkedHashMap<>();
         if (!json) {
             out().printf("%-14s %12s %12s %8s   (%d threads, medians of %d alternating runs; prefill positions/s, "
-                    + "decode tokens/s)%n", "test", "ours", "llama.cpp", "ratio", threads, reps);
+                    + "decode tokens/s; %s)%n", "test", "ours", "llama.cpp", "ratio", threads, reps,
+                    hugePages() ? "THP_MEM_ALLOC_ENABLE=1" : "THP_MEM_ALLOC_ENABLE unset: our weights on 4 KiB pages");
         }
         for (String test : ours.keySet()) {
             double a = median(ours.get(test));
             double b = median(peer.getOrDefault(test, List.of(Double.NaN)));
-            rows.put(test, Map.of("ours", a, "llamaCpp", b, "ratio", a / b));
+            rows.put(test, Map.of("ours", a, "llamaCpp", b, "ratio", a / b, "oursRuns", ours.get(test),
+                    "llamaCppRuns", peer.getOrDefault(test, List.of())));
             if (!json) {
                 out().printf(Locale.ROOT, "%-14s %12.1f %12.1f %8.2f%n", test, a, b, a / b);
             }
         }
         if (json) {
+            rows.put("THP_MEM_ALLOC_ENABLE", hugePages());
             out().println(Main.JSON.toJson(rows));
         }
+    }
+
+    /** @return whether PyTorch puts large tensors on transparent huge pages (its environment switch, read at start) */
+    private static boolean hugePages() {
+        return "1".equals(System.getenv("THP_MEM_ALLOC_ENABLE"));
     }
 
     private static double median(List<Double> v) {

@@ -1,10 +1,13 @@
 package io.refrag.core.checkpoint;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.tensor.Devices;
 
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** What loading any HF model folder shares: a weights manager on the device, the checkpoint, the cap, the clean-up. */
 public final class Checkpoints {
@@ -27,6 +30,13 @@ public final class Checkpoints {
      * trains (requests run in sub-managers: nothing may attach to the weights' manager after loading). On failure the
      * manager and {@code owned} are closed before the exception propagates.
      *
+     * <p>The loading work runs on a short-lived thread of its own. Each thread that runs PyTorch CPU operations gets
+     * its own OpenMP thread team, which lives as long as that thread; once there are more team threads than cores,
+     * OpenMP stops spinning between parallel regions and every region waits on a futex. A model loaded on the
+     * application's main thread then ran decode steps on other threads (a request pool, the batching loop) 25-40 %
+     * slower (measured: 29-34 ms against 22-24 ms per step, hidden-1024 decoder, 2 cores). A loading thread that has
+     * ended leaves no team behind.
+     *
      * @param folder the checkpoint folder
      * @param options device, precision and trainability
      * @param owned a resource the model takes over (its tokenizer)
@@ -35,7 +45,52 @@ public final class Checkpoints {
      * @return the model
      */
     public static <T> T load(Path folder, ModelOptions options, AutoCloseable owned, ModelBuilder<T> builder) {
-        NDManager manager = NDManager.newBaseManager(Devices.resolve(options.device()));
+        // the engine starts here, on the caller's thread, as before: DJL switches autograd off on the thread that
+        // starts it (a per-thread PyTorch setting), and starting it runs no parallel operation
+        Device device;
+        try {
+            device = Devices.resolve(options.device());
+        } catch (RuntimeException e) {
+            throw closing(owned, e);
+        }
+        AtomicReference<T> model = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loader = new Thread(() -> {
+            try {
+                model.set(loadHere(folder, device, options, owned, builder));
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "refrag-load");
+        loader.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                loader.join(); // the load owns native memory: it is never abandoned half-way
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Throwable e = failure.get();
+        if (e instanceof RuntimeException r) {
+            throw r;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        if (e != null) {
+            throw new ModelLoadException("cannot load " + folder + ": " + e, e);
+        }
+        return model.get();
+    }
+
+    private static <T> T loadHere(Path folder, Device device, ModelOptions options, AutoCloseable owned,
+            ModelBuilder<T> builder) {
+        NDManager manager = NDManager.newBaseManager(device);
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
             T model = builder.build(new WeightLoader(ckpt, manager, options.precision().dataType()), manager);
             if (!options.trainable()) {
@@ -44,12 +99,17 @@ public final class Checkpoints {
             return model;
         } catch (RuntimeException e) {
             manager.close();
-            try {
-                owned.close();
-            } catch (Exception suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
+            throw closing(owned, e);
         }
+    }
+
+    /** Closes {@code owned} after {@code e}, keeping any failure to close as suppressed; returns {@code e}. */
+    private static RuntimeException closing(AutoCloseable owned, RuntimeException e) {
+        try {
+            owned.close();
+        } catch (Exception suppressed) {
+            e.addSuppressed(suppressed);
+        }
+        return e;
     }
 }

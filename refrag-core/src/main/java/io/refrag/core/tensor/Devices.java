@@ -13,6 +13,8 @@ import java.util.Locale;
 public final class Devices {
     /** System property that overrides automatic selection (values as for {@link #resolve(String)}). */
     public static final String PROPERTY = "refrag.device";
+    /** DJL's system property for PyTorch's intra-op (CPU) threads, read when the engine starts. */
+    public static final String NUM_THREADS = "ai.djl.pytorch.num_threads";
 
     private Devices() {
     }
@@ -54,6 +56,23 @@ public final class Devices {
             return Device.gpu(index);
         }
         throw new InvalidRequestException("unknown device '" + name + "'; allowed: auto, cpu, cuda, cuda:N, mps");
+    }
+
+    /**
+     * @return PyTorch's intra-op threads on the CPU: {@value #NUM_THREADS} when set, else {@code OMP_NUM_THREADS}
+     *     when set, else the available processors (OpenMP's default)
+     */
+    public static int cpuThreads() {
+        for (String value : new String[] {System.getProperty(NUM_THREADS), System.getenv("OMP_NUM_THREADS")}) {
+            if (value != null) {
+                try {
+                    return Math.max(1, Integer.parseInt(value.trim()));
+                } catch (NumberFormatException e) {
+                    // not a count: PyTorch ignores it too
+                }
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
     }
 
     private static int parseIndex(String name, String digits) {

@@ -95,7 +95,8 @@ public final class AdamW implements AutoCloseable {
                 double bias1 = 1 - Math.pow(beta1, steps);
                 double bias2 = 1 - Math.pow(beta2, steps);
                 for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
-                    NDArray p = e.getValue();
+                    // p's storage without autograd: updated in place whatever this thread's grad mode is
+                    NDArray p = e.getValue().stopGradient();
                     double lr = learningRate * learningRateScale.getOrDefault(e.getKey(), 1.0);
                     NDArray g = grads.get(e.getKey()).mul((float) clip);
                     NDArray m = expAvg.get(e.getKey()).muli((float) beta1).addi(g.mul((float) (1 - beta1)));

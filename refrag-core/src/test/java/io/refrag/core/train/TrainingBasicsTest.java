@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** Curriculum, schedule, AdamW, config and corpus checks without any model. */
 class TrainingBasicsTest {
@@ -116,6 +117,32 @@ class TrainingBasicsTest {
                 assertEquals(3, restored.steps());
             }
         }
+    }
+
+    @Test
+    void adamWUpdatesOnAThreadOtherThanTheEnginesWhereAutogradIsOn() throws Exception {
+        Engine.getInstance(); // started on this thread: DJL switches autograd off here, and only here
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<float[]> after = new AtomicReference<>();
+        Thread trainer = new Thread(() -> {
+            try (NDManager m = NDManager.newBaseManager()) {
+                NDArray w = m.create(new float[] {1f, -2f, 3f, 0.5f});
+                try (AdamW adam = new AdamW(Map.of("w", w), TrainingOptions.builder().build())) {
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        gc.backward(w.square().sum());
+                    }
+                    adam.step(0.1, 0);
+                    after.set(w.toFloatArray());
+                }
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        trainer.start();
+        trainer.join();
+        assertNull(failure.get(), () -> "step failed: " + failure.get());
+        assertTrue(after.get()[0] < 1f && after.get()[1] > -2f, "the step moved the weights: "
+                + Arrays.toString(after.get()));
     }
 
     @Test

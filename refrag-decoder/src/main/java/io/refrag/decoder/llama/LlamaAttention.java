@@ -15,43 +15,45 @@ import io.refrag.core.tensor.Tensors;
  * in place and attention reads the cache; without one (training, scoring) it attends over the current sequence only.
  *
  * <p>Queries are processed in blocks so the score matrix never exceeds {@value #SCORE_BUDGET} elements, which keeps a
- * 16k-position prefill within a few GB.
+ * 16k-position prefill within a few GB. Blocks are smaller still where that leaves at least {@value #MIN_BLOCK} rows:
+ * a block's scores, masked scores and probabilities then stay in the last-level cache instead of streaming through
+ * memory (measured: a 2,048-position prefill of a 16-head, hidden-1024 model went from 340-460 to 540-660
+ * positions/s on a 2-core CPU with a 32 MiB cache).
  */
 final class LlamaAttention {
     /** Most elements of one {@code [kvHeads, groups * block, kvLen]} score matrix. */
     static final long SCORE_BUDGET = 1L << 24;
+    /** Elements of a score matrix that fits in the last-level cache (8 MiB of float32) with its masked copy. */
+    static final long CACHED_SCORES = 1L << 21;
+    /** Fewest query rows a block is cut to for the cache's sake; per-op costs outweigh the gain below this. */
+    static final int MIN_BLOCK = 64;
     /** Added to masked float32 scores; exp underflows to exactly 0 and, unlike -inf, never yields NaN. */
     private static final float MASKED = -1e30f;
 
     private final LlamaConfig config;
     private final int layerIdx;
-    private final NDArray qkvProj; // [(heads + 2 * kvHeads) * headDim, hidden]: q_proj | k_proj | v_proj
-    private final NDArray qkvBias; // [(heads + 2 * kvHeads) * headDim] or null
-    private final NDArray oProj; // [hidden, heads * headDim]
-    private final NDArray oBias; // [hidden] or null
+    private final Projection qkvProj; // [(heads + 2 * kvHeads) * headDim, hidden]: q_proj | k_proj | v_proj
+    private final Projection oProj; // [hidden, heads * headDim]
     private final float scaling;
 
-    LlamaAttention(LlamaConfig config, int layerIdx, NDArray qkvProj, NDArray qkvBias, NDArray oProj, NDArray oBias) {
+    LlamaAttention(LlamaConfig config, int layerIdx, Projection qkvProj, Projection oProj) {
         this.config = config;
         this.layerIdx = layerIdx;
         this.qkvProj = qkvProj;
-        this.qkvBias = qkvBias;
         this.oProj = oProj;
-        this.oBias = oBias;
         this.scaling = (float) (1.0 / Math.sqrt(config.headDim()));
     }
 
     /**
      * @param x {@code [seq, hidden]}
-     * @param cos {@code [seq, headDim]}
-     * @param sin {@code [seq, headDim]}
+     * @param rope the rotation of the sequence's positions
      * @param cache the request's cache, or null to attend within {@code x} only
      * @param past positions already in the cache (0 without a cache)
      * @return {@code [seq, hidden]}
      */
-    NDArray forward(NDArray x, NDArray cos, NDArray sin, KvCache cache, int past) {
+    NDArray forward(NDArray x, LlamaRotaryEmbedding.Rotation rope, KvCache cache, int past) {
         int seq = Math.toIntExact(x.getShape().get(0));
-        NDList qkv = queryKeyValue(x, cos, sin);
+        NDList qkv = queryKeyValue(x, rope);
         NDArray q = qkv.get(0); // [heads, seq, headDim]
         NDArray keys = qkv.get(1); // [kvHeads, seq, headDim]
         NDArray values = qkv.get(2);
@@ -68,14 +70,13 @@ final class LlamaAttention {
      * over its own cache. The projections run once over the batch; the cache write and attention run per row.
      *
      * @param x {@code [batch, hidden]}
-     * @param cos {@code [batch, headDim]}, row b at position {@code pasts[b]}
-     * @param sin {@code [batch, headDim]}
+     * @param rope the rotation of each row's position, row b at {@code pasts[b]}
      * @param caches one cache per row
      * @param pasts positions already in each cache
      * @return {@code [batch, hidden]}
      */
-    NDArray forwardBatch(NDArray x, NDArray cos, NDArray sin, KvCache[] caches, int[] pasts) {
-        NDList qkv = queryKeyValue(x, cos, sin); // each [heads or kvHeads, batch, headDim]
+    NDArray forwardBatch(NDArray x, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts) {
+        NDList qkv = queryKeyValue(x, rope); // each [heads or kvHeads, batch, headDim]
         NDList rows = new NDList(caches.length);
         for (int b = 0; b < caches.length; b++) {
             NDIndex row = new NDIndex(":, {}:{}", b, b + 1);
@@ -91,19 +92,18 @@ final class LlamaAttention {
      * The fused q|k|v projection, with RoPE applied once over the stacked query and key heads.
      *
      * @param x {@code [rows, hidden]}
-     * @param cos {@code [rows, headDim]}
-     * @param sin {@code [rows, headDim]}
+     * @param rope the rotation of the rows' positions
      * @return q {@code [heads, rows, headDim]}, k and v {@code [kvHeads, rows, headDim]}
      */
-    private NDList queryKeyValue(NDArray x, NDArray cos, NDArray sin) {
+    private NDList queryKeyValue(NDArray x, LlamaRotaryEmbedding.Rotation rope) {
         long rows = x.getShape().get(0);
         int heads = config.numAttentionHeads();
         int kvHeads = config.numKeyValueHeads();
-        NDArray qkv = Projections.apply(x, qkvProj, qkvBias) // [rows, (heads + 2 kvHeads) * headDim]
+        NDArray qkv = qkvProj.apply(x) // [rows, (heads + 2 kvHeads) * headDim]
                 .reshape(rows, heads + 2L * kvHeads, config.headDim())
                 .transpose(1, 0, 2); // [heads + 2 kvHeads, rows, headDim]
         NDList qkAndV = qkv.split(new long[] {heads + kvHeads}, 0);
-        NDArray qk = LlamaRotaryEmbedding.applyRotaryPosEmb(qkAndV.get(0), cos, sin); // [heads + kvHeads, rows, hd]
+        NDArray qk = rope.apply(qkAndV.get(0)); // [heads + kvHeads, rows, headDim]
         NDList qAndK = qk.split(new long[] {heads}, 0);
         return new NDList(qAndK.get(0), qAndK.get(1), qkAndV.get(1));
     }
@@ -115,7 +115,20 @@ final class LlamaAttention {
     private NDArray output(NDArray attn) {
         long rows = attn.getShape().get(1);
         NDArray merged = attn.transpose(1, 0, 2).reshape(rows, (long) config.numAttentionHeads() * config.headDim());
-        return Projections.apply(merged, oProj, oBias);
+        return oProj.apply(merged);
+    }
+
+    /**
+     * @param heads query heads
+     * @param seq query rows
+     * @param total key positions (past + seq)
+     * @return query rows per block: a cache-sized score matrix, but at least {@value #MIN_BLOCK} rows where the
+     *     {@value #SCORE_BUDGET}-element bound allows, and at least one
+     */
+    static int blockRows(int heads, int seq, long total) {
+        long perRow = heads * total;
+        long rows = Math.max(CACHED_SCORES / perRow, Math.min(MIN_BLOCK, SCORE_BUDGET / perRow));
+        return (int) Math.max(1, Math.min(seq, rows));
     }
 
     /**
@@ -130,7 +143,7 @@ final class LlamaAttention {
     private NDArray blockwiseAttention(NDArray q, NDArray keys, NDArray values, int past) {
         int seq = Math.toIntExact(q.getShape().get(1));
         long total = past + seq;
-        int block = (int) Math.max(1, Math.min(seq, SCORE_BUDGET / (config.numAttentionHeads() * total)));
+        int block = blockRows(config.numAttentionHeads(), seq, total);
         NDList outputs = new NDList();
         for (int b0 = 0; b0 < seq; b0 += block) {
             try (NDScope scope = new NDScope()) { // frees this block's scores before the next block
@@ -155,8 +168,9 @@ final class LlamaAttention {
         NDArray kb = kvLen == total ? keys : keys.get(new NDIndex(":, :{}", kvLen)); // [kvHeads, kvLen, headDim]
         NDArray vb = kvLen == total ? values : values.get(new NDIndex(":, :{}", kvLen));
         DataType type = qb.getDataType();
-        NDArray scores = Tensors.scale(qb.reshape(kvHeads, (long) groups * rows, headDim)
-                .matMul(kb.transpose(0, 2, 1)), scaling); // [kvHeads, groups * rows, kvLen]
+        // (q * scaling) k^T: scaling the queries touches kvLen / headDim times fewer elements than scaling the scores
+        NDArray scores = Tensors.scale(qb, scaling).reshape(kvHeads, (long) groups * rows, headDim)
+                .matMul(kb.transpose(0, 2, 1)); // [kvHeads, groups * rows, kvLen]
         if (type != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false); // softmax in float32, as HF does
         }

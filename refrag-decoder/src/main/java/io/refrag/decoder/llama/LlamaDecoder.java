@@ -1,5 +1,6 @@
 package io.refrag.decoder.llama;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -14,6 +15,7 @@ import io.refrag.core.model.DecoderInfo;
 import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
+import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.TextTokenizer;
@@ -88,7 +90,8 @@ public final class LlamaDecoder implements TrainableDecoder {
         LlamaConfig config = LlamaConfig.from(hf);
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
         return Checkpoints.load(folder, options, tokenizer, (weights, manager) -> {
-            LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType());
+            LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType(),
+                    rowBlocks(manager, options));
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                     config.numKeyValueHeads(), manager.getDevice(), options.precision());
@@ -96,6 +99,15 @@ public final class LlamaDecoder implements TrainableDecoder {
             return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config), folder,
                     options.trainable());
         });
+    }
+
+    /**
+     * Row blocks for single-row products ({@link Projection}): one per CPU intra-op thread when serving on the CPU;
+     * one on a GPU or MPS, and when training (views made at load would not carry the weights' gradients).
+     */
+    private static int rowBlocks(NDManager manager, ModelOptions options) {
+        boolean cpu = Device.Type.CPU.equals(manager.getDevice().getDeviceType());
+        return cpu && !options.trainable() ? Devices.cpuThreads() : 1;
     }
 
     @Override

@@ -19,27 +19,25 @@ final class LlamaDecoderLayer {
 
     /**
      * @param hidden {@code [seq, hidden]}
-     * @param cos {@code [seq, headDim]}
-     * @param sin {@code [seq, headDim]}
+     * @param rope the rotation of the sequence's positions
      * @param cache the request's cache or null
      * @param past positions already cached
      * @return {@code [seq, hidden]}
      */
-    NDArray forward(NDArray hidden, NDArray cos, NDArray sin, KvCache cache, int past) {
-        NDArray h = hidden.add(selfAttn.forward(inputLayernorm.forward(hidden), cos, sin, cache, past));
+    NDArray forward(NDArray hidden, LlamaRotaryEmbedding.Rotation rope, KvCache cache, int past) {
+        NDArray h = hidden.add(selfAttn.forward(inputLayernorm.forward(hidden), rope, cache, past));
         return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
     }
 
     /**
      * @param hidden {@code [batch, hidden]}: one new position per request
-     * @param cos {@code [batch, headDim]}
-     * @param sin {@code [batch, headDim]}
+     * @param rope the rotation of each row's position
      * @param caches one cache per row
      * @param pasts positions already in each cache
      * @return {@code [batch, hidden]}
      */
-    NDArray forwardBatch(NDArray hidden, NDArray cos, NDArray sin, KvCache[] caches, int[] pasts) {
-        NDArray h = hidden.add(selfAttn.forwardBatch(inputLayernorm.forward(hidden), cos, sin, caches, pasts));
+    NDArray forwardBatch(NDArray hidden, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts) {
+        NDArray h = hidden.add(selfAttn.forwardBatch(inputLayernorm.forward(hidden), rope, caches, pasts));
         return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
     }
 }

@@ -1,7 +1,6 @@
 package io.refrag.decoder.llama;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
@@ -25,12 +24,12 @@ public final class LlamaForCausalLM {
     private final NDArray embedTokens; // [vocab, hidden]
     private final LlamaDecoderLayer[] layers;
     private final LlamaRMSNorm norm;
-    private final NDArray lmHead; // [vocab, hidden]; embedTokens when tied
+    private final Projection lmHead; // [vocab, hidden]; embedTokens when tied
     private final LlamaRotaryEmbedding rotaryEmb;
     private final NamedWeights weights;
 
     private LlamaForCausalLM(LlamaConfig config, DataType computeType, NDArray embedTokens, LlamaDecoderLayer[] layers,
-            LlamaRMSNorm norm, NDArray lmHead, NamedWeights weights) {
+            LlamaRMSNorm norm, Projection lmHead, NamedWeights weights) {
         this.config = config;
         this.computeType = computeType;
         this.embedTokens = embedTokens;
@@ -47,10 +46,13 @@ public final class LlamaForCausalLM {
      * @param config the validated config
      * @param loader weight loader over the checkpoint (owner manager and compute type inside)
      * @param computeType compute type
+     * @param rowBlocks row blocks of each weight for single-row products (the CPU intra-op threads), or 1; see
+     *     {@link Projection}
      * @return the model
      * @throws ModelLoadException on missing, extra or misshapen tensors
      */
-    public static LlamaForCausalLM load(LlamaConfig config, WeightLoader loader, DataType computeType) {
+    public static LlamaForCausalLM load(LlamaConfig config, WeightLoader loader, DataType computeType,
+            int rowBlocks) {
         String p = loader.has("model.embed_tokens.weight") ? "model." : "";
         loader.ignore(n -> n.endsWith("rotary_emb.inv_freq"));
         long hidden = config.hiddenSize();
@@ -64,22 +66,23 @@ public final class LlamaForCausalLM {
             String a = l + "self_attn.";
             long[] qkvRows = {qDim, kvDim, kvDim};
             String[] qkvNames = {a + "q_proj", a + "k_proj", a + "v_proj"};
-            NDArray qkv = loader.loadStacked(qkvNames, ".weight", qkvRows, hidden);
-            NDArray qkvBias = config.attentionBias() ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null;
-            NDArray oProj = loader.load(a + "o_proj.weight", hidden, qDim);
-            NDArray oBias = config.attentionBias() ? loader.load(a + "o_proj.bias", hidden) : null;
+            boolean ab = config.attentionBias();
+            Projection qkv = new Projection(loader.loadStacked(qkvNames, ".weight", qkvRows, hidden),
+                    ab ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null, rowBlocks);
+            Projection oProj = new Projection(loader.load(a + "o_proj.weight", hidden, qDim),
+                    ab ? loader.load(a + "o_proj.bias", hidden) : null, rowBlocks);
             String m = l + "mlp.";
             boolean mb = config.mlpBias();
             String[] gateUp = {m + "gate_proj", m + "up_proj"};
             long[] gateUpRows = {inter, inter};
             LlamaMLP mlp = new LlamaMLP(
-                    loader.loadStacked(gateUp, ".weight", gateUpRows, hidden),
-                    mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null,
-                    loader.load(m + "down_proj.weight", hidden, inter),
-                    mb ? loader.load(m + "down_proj.bias", hidden) : null);
+                    new Projection(loader.loadStacked(gateUp, ".weight", gateUpRows, hidden),
+                            mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null, rowBlocks),
+                    new Projection(loader.load(m + "down_proj.weight", hidden, inter),
+                            mb ? loader.load(m + "down_proj.bias", hidden) : null, rowBlocks));
             layers[i] = new LlamaDecoderLayer(
                     new LlamaRMSNorm(loader.load(l + "input_layernorm.weight", hidden), config.rmsNormEps()),
-                    new LlamaAttention(config, i, qkv, qkvBias, oProj, oBias),
+                    new LlamaAttention(config, i, qkv, oProj),
                     new LlamaRMSNorm(loader.load(l + "post_attention_layernorm.weight", hidden), config.rmsNormEps()),
                     mlp);
         }
@@ -93,7 +96,8 @@ public final class LlamaForCausalLM {
             throw new ModelLoadException("missing tensor 'lm_head.weight' and tie_word_embeddings is false");
         }
         loader.requireAllConsumed();
-        return new LlamaForCausalLM(config, computeType, embed, layers, norm, lmHead, loader.loaded());
+        return new LlamaForCausalLM(config, computeType, embed, layers, norm, new Projection(lmHead, null, rowBlocks),
+                loader.loaded());
     }
 
     /** @return the config */
@@ -130,8 +134,8 @@ public final class LlamaForCausalLM {
     public NDArray forward(NDArray inputsEmbeds, KvCache cache, int past) {
         NDManager m = inputsEmbeds.getManager();
         int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
-        NDList cosSin = rotaryEmb.cosSin(m, past, seq, computeType); // each [seq, headDim], shared by all layers
-        return throughLayers(inputsEmbeds, (layer, h) -> layer.forward(h, cosSin.get(0), cosSin.get(1), cache, past));
+        LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(m, past, seq, computeType); // shared by all layers
+        return throughLayers(inputsEmbeds, (layer, h) -> layer.forward(h, rope, cache, past));
     }
 
     /**
@@ -143,9 +147,8 @@ public final class LlamaForCausalLM {
      * @return normalised hidden states {@code [batch, hidden]}, owned by the inputs' manager
      */
     public NDArray forwardBatch(NDArray inputsEmbeds, KvCache[] caches, int[] pasts) {
-        NDList cosSin = rotaryEmb.cosSinAt(inputsEmbeds.getManager(), pasts, computeType); // each [batch, headDim]
-        return throughLayers(inputsEmbeds,
-                (layer, h) -> layer.forwardBatch(h, cosSin.get(0), cosSin.get(1), caches, pasts));
+        LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(inputsEmbeds.getManager(), pasts, computeType);
+        return throughLayers(inputsEmbeds, (layer, h) -> layer.forwardBatch(h, rope, caches, pasts));
     }
 
     /**
@@ -172,7 +175,7 @@ public final class LlamaForCausalLM {
      * @return logits {@code [n, vocab]} in the compute type
      */
     public NDArray logits(NDArray hidden) {
-        return Projections.apply(hidden, lmHead, null);
+        return lmHead.apply(hidden);
     }
 
     /**

@@ -151,11 +151,28 @@ class LlamaDecoderTest {
     }
 
     @Test
+    void queryBlocksKeepTheScoreBoundAndEnoughRows() {
+        for (int heads : new int[] {4, 16, 64}) {
+            for (long total : new long[] {1, 100, 2048, 16_384, 131_072, 1 << 20}) {
+                int seq = (int) total;
+                int rows = LlamaAttention.blockRows(heads, seq, total);
+                String what = heads + " heads, " + total + " positions: " + rows + " rows";
+                assertTrue(rows >= 1 && rows <= seq, what);
+                assertTrue(rows == 1 || rows * heads * total <= LlamaAttention.SCORE_BUDGET, what);
+                if (seq >= LlamaAttention.MIN_BLOCK
+                        && LlamaAttention.SCORE_BUDGET / (heads * total) >= LlamaAttention.MIN_BLOCK) {
+                    assertTrue(rows >= LlamaAttention.MIN_BLOCK, what);
+                }
+            }
+        }
+    }
+
+    @Test
     void blockwisePrefillOfALongPromptMatchesTheReference() {
-        // 4 heads * 2100 positions * 2100 > SCORE_BUDGET: the prefill runs in several query blocks.
+        // 4 heads * 2100 positions: the prefill runs in several query blocks.
         Path dir = tiny(2, false, false, true, TensorDType.F32);
         int[] ids = randomIds(2100, 64, 11);
-        assertTrue(4L * ids.length * ids.length > LlamaAttention.SCORE_BUDGET);
+        assertTrue(LlamaAttention.blockRows(4, ids.length, ids.length) < 1000);
         NaiveLlama naive = new NaiveLlama(dir);
         try (LlamaDecoder d = LlamaDecoder.load(dir, CPU)) {
             float[] nll = d.tokenNll(DecoderInput.ofTokens(ids[0]), java.util.Arrays.copyOfRange(ids, 1, ids.length));
