@@ -26,7 +26,6 @@ final class CliOptions {
     /** {@code --device}, {@code --precision}, {@code --threads}. */
     static final class Device {
         private static final Logger LOG = LoggerFactory.getLogger(Device.class);
-        private static final String NUM_THREADS = Devices.NUM_THREADS;
         /** Decoders up to this hidden size run on one thread unless {@code --threads} says otherwise. */
         private static final int SMALL_HIDDEN = 256;
 
@@ -51,8 +50,8 @@ final class CliOptions {
          * @return the options
          */
         ModelOptions modelOptions(Path decoderFolder) {
-            if (threads == null && System.getProperty(NUM_THREADS) == null && isSmall(decoderFolder)) {
-                System.setProperty(NUM_THREADS, "1");
+            if (threads == null && System.getProperty(Devices.NUM_THREADS) == null && isSmall(decoderFolder)) {
+                System.setProperty(Devices.NUM_THREADS, "1");
                 LOG.info("one PyTorch thread for the small decoder in {} (--threads N overrides)", decoderFolder);
             }
             applyThreads();
@@ -76,7 +75,7 @@ final class CliOptions {
                     throw new UsageException("--threads must be in [1, " + cores + "] (the cores available), got "
                             + threads);
                 }
-                System.setProperty(NUM_THREADS, Integer.toString(threads));
+                System.setProperty(Devices.NUM_THREADS, Integer.toString(threads));
             }
         }
     }
