@@ -184,18 +184,24 @@ public final class Refrag implements AutoCloseable {
     }
 
     /**
-     * Encodes a corpus's chunks into the cache ahead of requests.
+     * Encodes a corpus's chunks into the cache ahead of requests, and makes them durable where the cache has a
+     * persistent tier ({@link ChunkEmbeddingCache#persist()}).
      *
      * @param passages passages as they will appear in requests
-     * @param k chunk size the requests will use
+     * @param k chunk size the requests will use (checked as a request's k is, before any work)
      * @param progress receives the chunks done so far and the total after each encoder batch (may be null)
      * @return number of chunks
+     * @throws io.refrag.core.exception.RefragException if k is out of range, or the persistent tier cannot be
+     *     written (checked before encoding and again after)
      */
     public int precompute(List<String> passages, int k, BiConsumer<Integer, Integer> progress) {
         return inFlight(() -> {
+            ChunkEmbedder emb = requireEncoder();
+            requireChunkSize(RefragOptions.builder().optK(k).build().k());
+            cache.persist();
             List<String> texts = chunker.chunk(passages, k).stream().map(Chunk::text).toList();
-            requireEncoder().precompute(texts, 256, progress == null ? null : done -> progress.accept(done,
-                    texts.size()));
+            emb.precompute(texts, 256, progress == null ? null : done -> progress.accept(done, texts.size()));
+            cache.persist();
             return texts.size();
         });
     }
@@ -296,6 +302,14 @@ public final class Refrag implements AutoCloseable {
     private record Selection(PromptPlan plan, float[][] embeddings, int cacheHits, long policyNanos) {
     }
 
+    /** A chunk of k decoder tokens must fit the encoder's input, or its embedding would silently drop the rest. */
+    private void requireChunkSize(int k) {
+        if (k > encoder.maxTokens()) {
+            throw new InvalidRequestException("k = " + k + " decoder tokens per chunk exceeds the encoder's maximum "
+                    + "input of " + encoder.maxTokens() + " tokens: its chunks would be truncated; use a smaller k");
+        }
+    }
+
     /** 2. Let the policy pick the chunks to expand; check the shortest possible input fits before native work. */
     private Selection select(PromptPlan plan, String query, RefragOptions options) {
         int n = plan.chunks().size();
@@ -304,11 +318,7 @@ public final class Refrag implements AutoCloseable {
             return new Selection(plan.withAllExpanded(), new float[n][], 0, 0);
         }
         ChunkEmbedder emb = requireEncoder();
-        if (options.k() > encoder.maxTokens()) {
-            throw new InvalidRequestException("k = " + options.k() + " decoder tokens per chunk exceeds the encoder's "
-                    + "maximum input of " + encoder.maxTokens() + " tokens: its chunks would be truncated; use a "
-                    + "smaller k");
-        }
+        requireChunkSize(options.k());
         int budget = options.budget(n);
         decoder.info().requireFits(plan.minLength(budget), describe(options), lengthHint(options));
         String name = options.policy() != null ? options.policy() : defaultPolicy;

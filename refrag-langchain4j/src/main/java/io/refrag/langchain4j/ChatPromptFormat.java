@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.FatalTemplateErrorsException;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.langchain4j.data.message.AiMessage;
@@ -20,7 +21,9 @@ import io.refrag.core.exception.ModelLoadException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,21 +47,34 @@ import java.util.Map;
  * {@link #forDecoder(Path)} picks the template when the decoder has one.
  */
 public final class ChatPromptFormat {
-    private static final String MARKER = "\u0000refrag-context-%d\u0000";
+    /** The longest chat template accepted (real ones are a few KB). */
+    public static final int MAX_TEMPLATE_CHARS = 1 << 20;
+    private static final long MAX_CONFIG_BYTES = 64L << 20;
+    private static final SecureRandom NONCES = new SecureRandom();
 
     private final String template; // null: the plain format
     private final String eosToken;
+    private final TemplateLimits limits;
     private final Jinjava jinja; // thread-safe; null for the plain format
 
-    private ChatPromptFormat(String template, String eosToken) {
+    private ChatPromptFormat(String template, String eosToken, TemplateLimits limits) {
         this.template = template;
         this.eosToken = eosToken;
-        this.jinja = template == null ? null : engine();
+        this.limits = limits;
+        this.jinja = template == null ? null : engine(limits);
     }
 
-    /** @return Jinja as Hugging Face renders chat templates: trim and lstrip blocks, {@code raise_exception} */
-    private static Jinjava engine() {
-        Jinjava engine = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+    /**
+     * @return Jinja as Hugging Face renders chat templates (trim and lstrip blocks, {@code raise_exception}), within
+     *     the limits: Jinjava's own bounds on output, strings, lists, maps and ranges, and {@link RenderBudget} for
+     *     nodes, time and the size of every variable
+     */
+    private static Jinjava engine(TemplateLimits limits) {
+        int elements = (int) Math.min(Integer.MAX_VALUE, limits.maxValueChars());
+        Jinjava engine = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withMaxOutputSize(limits.maxOutputChars()).withMaxStringLength(limits.maxValueChars())
+                .withMaxListSize(elements).withMaxMapSize(elements).withRangeLimit(limits.maxRangeLength())
+                .withNodePreProcessor(new RenderBudget()).build());
         engine.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatPromptFormat.class, "raiseException", String.class));
         return engine;
@@ -66,19 +82,34 @@ public final class ChatPromptFormat {
 
     /** @return the plain format for decoders without a chat template */
     public static ChatPromptFormat plain() {
-        return new ChatPromptFormat(null, "");
+        return new ChatPromptFormat(null, "", TemplateLimits.DEFAULT);
     }
 
     /**
      * @param chatTemplate a Hugging Face Jinja chat template
      * @param eosToken the text of the decoder's EOS token, for templates that write it
-     * @return a format that renders through the template
+     * @return a format that renders through the template within {@link TemplateLimits#DEFAULT}
      */
     public static ChatPromptFormat template(String chatTemplate, String eosToken) {
+        return template(chatTemplate, eosToken, TemplateLimits.DEFAULT);
+    }
+
+    /**
+     * @param chatTemplate a Hugging Face Jinja chat template, at most {@value #MAX_TEMPLATE_CHARS} characters
+     * @param eosToken the text of the decoder's EOS token, for templates that write it
+     * @param limits bounds on every render
+     * @return a format that renders through the template
+     * @throws InvalidRequestException if the template is empty or too long
+     */
+    public static ChatPromptFormat template(String chatTemplate, String eosToken, TemplateLimits limits) {
         if (chatTemplate == null || chatTemplate.isBlank()) {
             throw new InvalidRequestException("chat template is empty");
         }
-        return new ChatPromptFormat(chatTemplate, eosToken == null ? "" : eosToken);
+        if (chatTemplate.length() > MAX_TEMPLATE_CHARS) {
+            throw new InvalidRequestException("chat template has " + chatTemplate.length() + " characters; at most "
+                    + MAX_TEMPLATE_CHARS + " are accepted");
+        }
+        return new ChatPromptFormat(chatTemplate, eosToken == null ? "" : eosToken, limits);
     }
 
     /**
@@ -93,6 +124,10 @@ public final class ChatPromptFormat {
             return plain();
         }
         try {
+            if (Files.size(file) > MAX_CONFIG_BYTES) {
+                throw new ModelLoadException(file + " has " + Files.size(file) + " bytes; a tokenizer config of at "
+                        + "most " + MAX_CONFIG_BYTES + " is read");
+            }
             JsonObject config = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
             String chatTemplate = templateOf(config.get("chat_template"));
             return chatTemplate == null ? plain() : template(chatTemplate, tokenText(config.get("eos_token")));
@@ -161,7 +196,14 @@ public final class ChatPromptFormat {
         return b.build();
     }
 
+    /**
+     * Renders the conversation with a marker where each message's passages go, then splits the prompt at the markers.
+     * The markers carry a random nonce drawn for this render, so no message text can forge one, and each must appear
+     * exactly once.
+     */
     private RefragRequest templateRequest(List<ChatMessage> messages) {
+        String marker = "\u0000refrag-context-" + HexFormat.of().toHexDigits(NONCES.nextLong())
+                + HexFormat.of().toHexDigits(NONCES.nextLong()) + "-%d\u0000";
         List<Map<String, String>> rendered = new ArrayList<>();
         List<List<String>> contexts = new ArrayList<>();
         for (ChatMessage m : messages) {
@@ -175,7 +217,7 @@ public final class ChatPromptFormat {
                 content = textOf(u);
                 List<String> passages = RefragContentInjector.passages(u);
                 if (!passages.isEmpty()) {
-                    content += "\n\nAnswer using the following information:\n" + String.format(MARKER, contexts.size());
+                    content += "\n\nAnswer using the following information:\n" + String.format(marker, contexts.size());
                     contexts.add(passages);
                 }
             } else if (m instanceof AiMessage a) {
@@ -193,14 +235,15 @@ public final class ChatPromptFormat {
         RefragRequest.Builder b = RefragRequest.builder();
         int from = 0;
         for (int i = 0; i < contexts.size(); i++) {
-            String marker = String.format(MARKER, i);
-            int at = prompt.indexOf(marker, from);
-            if (at < 0) {
-                throw new InvalidRequestException("the chat template dropped the retrieved passages of a user message; "
-                        + "it must write every message's content");
+            String here = String.format(marker, i);
+            int at = prompt.indexOf(here, from);
+            if (at < 0 || prompt.indexOf(here, at + 1) >= 0) {
+                throw new InvalidRequestException("the chat template " + (at < 0 ? "dropped" : "repeated")
+                        + " the retrieved passages of a user message; it must write every message's content once, "
+                        + "in order");
             }
             b.text(prompt.substring(from, at)).context(contexts.get(i));
-            from = at + marker.length();
+            from = at + here.length();
         }
         return b.text(prompt.substring(from)).build();
     }
@@ -212,19 +255,36 @@ public final class ChatPromptFormat {
         bindings.put("bos_token", "");
         bindings.put("eos_token", eosToken);
         try {
-            return jinja.render(template, bindings);
+            return RenderBudget.run(limits, () -> jinja.render(template, bindings));
         } catch (FatalTemplateErrorsException e) {
             List<String> reasons = new ArrayList<>();
             for (TemplateError error : e.getErrors()) {
                 for (Throwable t = error.getException(); t != null; t = t.getCause()) {
-                    if (t instanceof InvalidRequestException refused) { // raise_exception, unwrapped
+                    if (t instanceof InvalidRequestException refused) { // raise_exception or a limit, unwrapped
                         throw refused;
+                    }
+                    if (t instanceof OutputTooBigException) {
+                        throw tooBig(t);
                     }
                 }
                 reasons.add(error.getMessage());
             }
             throw new InvalidRequestException("the chat template failed: " + reasons, e);
+        } catch (OutputTooBigException e) {
+            throw tooBig(e);
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof InvalidRequestException refused) {
+                    throw refused;
+                }
+            }
+            throw new InvalidRequestException("the chat template failed: " + e.getMessage(), e);
         }
+    }
+
+    private InvalidRequestException tooBig(Throwable e) {
+        return new InvalidRequestException("the chat template's output, or a value it builds, grew past "
+                + limits.maxOutputChars() + " characters", e);
     }
 
     /**

@@ -8,11 +8,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * {@code precompute}: encodes a corpus's chunks into the persistent chunk cache of a REFRAG folder, so that requests
@@ -49,13 +52,26 @@ final class Precompute extends CliCommand {
             throw new UsageException("precompute: --model " + model + " is not an existing folder (a local REFRAG "
                     + "folder: its cache is written inside it)");
         }
-        RefragManifest manifest = RefragManifest.read(model, CliOptions.hub(err()));
-        if (manifest.cacheDir() == null) {
-            manifest = manifest.withCacheDir(model.toAbsolutePath().resolve("chunk-cache"));
+        RefragManifest named = RefragManifest.read(model, CliOptions.hub(err()));
+        RefragManifest manifest = named.cacheDir() != null ? named
+                : named.withCacheDir(model.toAbsolutePath().resolve("chunk-cache"));
+        boolean cacheExisted = Files.exists(manifest.cacheDir());
+        try {
+            run(manifest, passages);
+        } catch (RuntimeException e) {
+            if (!cacheExisted) {
+                deleteTree(manifest.cacheDir()); // a failed run leaves the folder as it was
+            }
+            throw e;
+        }
+        if (named.cacheDir() == null) { // refrag.json changes only once the cache holds the corpus
             manifest.write(model);
             err().println("precompute: " + model.resolve(RefragManifest.FILE_NAME) + " now names its chunk cache, "
                     + "chunk-cache/");
         }
+    }
+
+    private void run(RefragManifest manifest, List<String> passages) {
         try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
             int chunkSize = k != null ? k : refrag.defaults().k();
             long hitsBefore = refrag.cache().hits();
@@ -75,6 +91,16 @@ final class Precompute extends CliCommand {
                         + "cache %s%n", passages.size(), chunks, chunkSize, encoded, cached, seconds,
                         manifest.cacheDir());
             }
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            // best effort: the run's own failure is what the user needs to see
         }
     }
 }

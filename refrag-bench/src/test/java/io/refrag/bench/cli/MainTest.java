@@ -2,6 +2,7 @@ package io.refrag.bench.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
@@ -396,18 +397,55 @@ class MainTest {
         assertEquals(1, both.err().strip().lines().count(), both.err());
     }
 
-    @Test
-    void precomputeFillsTheFoldersCacheAndResumesWithoutEncodingAgain() throws Exception {
-        Path folder = Files.createDirectories(tmp.resolve("model"));
+    /** @return a REFRAG folder with the shipped model's trained parts and no chunk cache, in {@code tmp/name} */
+    private Path precomputeFolder(String name) throws IOException {
+        Path folder = Files.createDirectories(tmp.resolve(name));
         for (String f : List.of("projector.safetensors", "policy.safetensors")) {
             Files.copy(SharedModels.shippedModel().resolve(f), folder.resolve(f));
         }
         io.refrag.core.RefragManifest shipped = io.refrag.core.RefragManifest.read(SharedModels.shippedModel());
         shipped.withProjector(folder.resolve("projector.safetensors"))
                 .withPolicy(shipped.policy(), folder.resolve("policy.safetensors")).write(folder);
+        return folder;
+    }
+
+    private Path twelveStories() throws IOException {
         Path corpus = tmp.resolve("corpus.txt");
         Files.write(corpus, Files.readAllLines(SharedModels.shippedModel().resolve("heldout-stories.txt"))
                 .subList(0, 12));
+        return corpus;
+    }
+
+    @Test
+    void precomputeFailsWithExit2AndLeavesTheFolderAsItWasWhenNothingCanPersist() throws Exception {
+        Path corpus = twelveStories();
+        Path folder = precomputeFolder("k");
+        String manifest = Files.readString(folder.resolve("refrag.json"));
+        Run hugeK = run("precompute", "--model", folder.toString(), "--corpus", corpus.toString(), "--k", "100000",
+                "--threads", "1");
+        assertEquals(2, hugeK.code(), hugeK.err());
+        assertTrue(hugeK.err().contains("exceeds the encoder's maximum input"), hugeK.err());
+        assertEquals(manifest, Files.readString(folder.resolve("refrag.json")), "refrag.json is untouched");
+        assertFalse(Files.exists(folder.resolve("chunk-cache")), "no cache folder is left behind");
+
+        Path fileAsCache = precomputeFolder("file");
+        Files.writeString(fileAsCache.resolve("cache"), "not a folder");
+        io.refrag.core.RefragManifest.read(fileAsCache).withCacheDir(fileAsCache.resolve("cache")).write(fileAsCache);
+        String named = Files.readString(fileAsCache.resolve("refrag.json"));
+        Run notAFolder = run("precompute", "--model", fileAsCache.toString(), "--corpus", corpus.toString(),
+                "--threads", "1");
+        assertEquals(2, notAFolder.code(), notAFolder.err());
+        assertEquals(1, notAFolder.err().strip().lines().count(), notAFolder.err());
+        assertTrue(notAFolder.err().contains("cannot persist embeddings"), notAFolder.err());
+        assertFalse(notAFolder.out().contains("encoded"), notAFolder.out());
+        assertEquals(named, Files.readString(fileAsCache.resolve("refrag.json")));
+        assertEquals("not a folder", Files.readString(fileAsCache.resolve("cache")));
+    }
+
+    @Test
+    void precomputeFillsTheFoldersCacheAndResumesWithoutEncodingAgain() throws Exception {
+        Path folder = precomputeFolder("model");
+        Path corpus = twelveStories();
         Run first = run("precompute", "--model", folder.toString(), "--corpus", corpus.toString(), "--threads", "1");
         assertEquals(0, first.code(), first.err());
         assertTrue(first.err().contains("now names its chunk cache") && first.err().contains("ETA"), first.err());

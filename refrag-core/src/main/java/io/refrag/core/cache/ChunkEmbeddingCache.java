@@ -22,6 +22,21 @@ public interface ChunkEmbeddingCache extends AutoCloseable {
      */
     void put(String key, float[] embedding);
 
+    /**
+     * Makes every entry put so far durable, where this cache keeps anything beyond memory (a memory-only cache has
+     * nothing to do).
+     *
+     * @throws io.refrag.core.exception.RefragException if it has a persistent tier that cannot be written (the reason
+     *     is named), even when nothing is pending: callers whose product is the persisted cache check this first
+     */
+    default void persist() {
+    }
+
+    /** @return whether entries put here outlive the process: a persistent tier that can be written */
+    default boolean persistent() {
+        return false;
+    }
+
     /** @return lookups that found an entry */
     long hits();
 

@@ -46,7 +46,7 @@ public final class DiskChunkCache extends CountingChunkCache {
     private final Map<String, float[]> pending = new ConcurrentHashMap<>();
     private final Map<String, Segment> index = new ConcurrentHashMap<>();
     private final List<Segment> segments = new ArrayList<>();
-    private volatile boolean writable = true;
+    private volatile String readOnlyReason; // null while the folder can be written
 
     /** One segment file and its open tensors. */
     private record Segment(Path file, SafetensorsCheckpoint data) {
@@ -126,7 +126,7 @@ public final class DiskChunkCache extends CountingChunkCache {
     }
 
     private void readOnly(String why) {
-        writable = false;
+        readOnlyReason = why;
         LOG.warn("{}: chunk embeddings will not persist (only the in-memory tier keeps them)", why);
     }
 
@@ -180,7 +180,7 @@ public final class DiskChunkCache extends CountingChunkCache {
             throw new InvalidRequestException("chunk cache of width " + width + " cannot store an embedding of length "
                     + embedding.length);
         }
-        if (!writable || index.containsKey(key)) {
+        if (readOnlyReason != null || index.containsKey(key)) {
             return;
         }
         pending.put(key, embedding);
@@ -189,9 +189,28 @@ public final class DiskChunkCache extends CountingChunkCache {
         }
     }
 
+    /**
+     * Writes buffered entries as a segment, and fails if they, or any entry put while the folder could not be
+     * written, did not persist.
+     *
+     * @throws RefragException naming why the folder cannot be written
+     */
+    @Override
+    public synchronized void persist() {
+        flush();
+        if (readOnlyReason != null) {
+            throw new RefragException(readOnlyReason + ": the chunk cache " + dir + " cannot persist embeddings");
+        }
+    }
+
+    @Override
+    public boolean persistent() {
+        return readOnlyReason == null;
+    }
+
     /** Writes buffered entries as a new segment (no-op when none are buffered or the folder cannot be written). */
     public synchronized void flush() {
-        if (pending.isEmpty() || !writable) {
+        if (pending.isEmpty() || readOnlyReason != null) {
             return;
         }
         Map<String, float[]> batch = Map.copyOf(pending);

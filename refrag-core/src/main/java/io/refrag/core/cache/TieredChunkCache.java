@@ -36,6 +36,16 @@ public final class TieredChunkCache implements ChunkEmbeddingCache {
     }
 
     @Override
+    public void persist() {
+        back.persist();
+    }
+
+    @Override
+    public boolean persistent() {
+        return back.persistent();
+    }
+
+    @Override
     public long hits() {
         return front.hits() + back.hits();
     }

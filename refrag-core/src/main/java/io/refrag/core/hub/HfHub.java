@@ -1,35 +1,24 @@
 package io.refrag.core.hub;
 
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.hub.RevisionInfo.RemoteFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,9 +32,12 @@ import java.util.Objects;
  * {@code snapshots/<commit>/<file>} links to {@code blobs/<etag>}. A snapshot that already holds a loadable model is
  * used as it is, without network. Otherwise, unless {@code HF_HUB_OFFLINE=1}, the model's top-level {@code .json} and
  * {@code .safetensors} files are downloaded from {@code HF_ENDPOINT} (default {@value #DEFAULT_ENDPOINT}; token
- * {@code HF_TOKEN}) into that layout: each blob is written as {@code <etag>.incomplete}, resumed from where an
- * interrupted download stopped, checked against its size (and SHA-256 for LFS files) and renamed. Offline, a model
- * that is not in the cache fails with the files that are missing.
+ * {@code HF_TOKEN}, sent to that host only) into that layout ({@link BlobDownload}: locked, resumed, checked).
+ * Offline, a model that is not in the cache fails with the files that are missing.
+ *
+ * <p>The hub's answers are untrusted input: every id that becomes a file name is checked for its form
+ * ({@link RevisionInfo}) and every path this class writes must resolve inside the cache folder; answers, waits and
+ * retries are bounded ({@link Limits}, {@code HF_HUB_DOWNLOAD_TIMEOUT}).
  */
 public final class HfHub {
     /** The public hub. */
@@ -63,24 +55,62 @@ public final class HfHub {
         void onProgress(String file, long bytesDone, long bytesTotal);
     }
 
+    /**
+     * How long and how much the client waits and reads.
+     *
+     * @param timeout connect timeout, and the longest wait for any read (headers or body) before the transfer counts
+     *     as stalled
+     * @param retries retries of a failed request or broken transfer (connection errors, timeouts, HTTP 429/5xx)
+     * @param firstWait the wait before the first retry, doubled for each next one
+     * @param maxWait the longest wait between retries
+     * @param maxAnswerBytes the largest API answer read into memory
+     */
+    public record Limits(Duration timeout, int retries, Duration firstWait, Duration maxWait, long maxAnswerBytes) {
+        /** The defaults: 10 s timeouts (as {@code huggingface_hub}), 4 retries from 1 s up to 8 s, 16 MiB answers. */
+        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), 4, Duration.ofSeconds(1),
+                Duration.ofSeconds(8), 16L << 20);
+
+        /** Checks the values. */
+        public Limits {
+            if (timeout.isNegative() || timeout.isZero() || retries < 0 || firstWait.isNegative()
+                    || maxWait.isNegative() || maxAnswerBytes < 1) {
+                throw new InvalidRequestException("hub limits need a timeout > 0, retries >= 0, waits >= 0 and "
+                        + "maxAnswerBytes >= 1; got " + timeout + ", " + retries + ", " + firstWait + ", " + maxWait
+                        + ", " + maxAnswerBytes);
+            }
+        }
+
+        /**
+         * @param t the timeout
+         * @return these limits with that timeout
+         */
+        public Limits withTimeout(Duration t) {
+            return new Limits(t, retries, firstWait, maxWait, maxAnswerBytes);
+        }
+    }
+
     private final Path cacheDir;
     private final String endpoint;
     private final boolean offline;
     private final String token;
     private final DownloadListener listener;
-    private HttpClient http; // created at the first download: reading the cache needs none
+    private final Limits limits;
+    private HubHttp http; // created at the first download: reading the cache needs none
 
-    private HfHub(Path cacheDir, String endpoint, boolean offline, String token, DownloadListener listener) {
-        this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir");
-        this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
+    private HfHub(Path cacheDir, String endpoint, boolean offline, String token, DownloadListener listener,
+            Limits limits) {
+        this.cacheDir = Objects.requireNonNull(cacheDir, "cacheDir").toAbsolutePath().normalize();
+        this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
         this.offline = offline;
         this.token = token;
-        this.listener = listener;
+        this.listener = listener != null ? listener
+                : (file, done, total) -> LOG.info("downloading {}: {} / {} MB", file, done >> 20, total >> 20);
+        this.limits = Objects.requireNonNull(limits, "limits");
     }
 
     /**
      * @return the hub as the environment configures it: {@code HF_HUB_CACHE} / {@code HF_HOME}, {@code HF_ENDPOINT},
-     *     {@code HF_HUB_OFFLINE}, {@code HF_TOKEN}; progress is logged
+     *     {@code HF_HUB_OFFLINE}, {@code HF_TOKEN}, {@code HF_HUB_DOWNLOAD_TIMEOUT}; progress is logged
      */
     public static HfHub fromEnvironment() {
         return fromEnvironment(System.getenv(), null);
@@ -90,6 +120,7 @@ public final class HfHub {
      * @param env environment variables
      * @param listener download progress, or null to log it
      * @return the hub those variables configure
+     * @throws InvalidRequestException if {@code HF_HUB_DOWNLOAD_TIMEOUT} is not a number of seconds {@code > 0}
      */
     public static HfHub fromEnvironment(Map<String, String> env, DownloadListener listener) {
         Path cache;
@@ -101,8 +132,25 @@ public final class HfHub {
             cache = Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub");
         }
         String offline = env.getOrDefault("HF_HUB_OFFLINE", "0").strip().toLowerCase(Locale.ROOT);
+        Limits limits = Limits.DEFAULT;
+        String timeout = env.get("HF_HUB_DOWNLOAD_TIMEOUT");
+        if (timeout != null) {
+            limits = limits.withTimeout(seconds("HF_HUB_DOWNLOAD_TIMEOUT", timeout));
+        }
         return new HfHub(cache, env.getOrDefault("HF_ENDPOINT", DEFAULT_ENDPOINT),
-                List.of("1", "true", "yes", "on").contains(offline), env.get("HF_TOKEN"), listener);
+                List.of("1", "true", "yes", "on").contains(offline), env.get("HF_TOKEN"), listener, limits);
+    }
+
+    private static Duration seconds(String name, String text) {
+        try {
+            double s = Double.parseDouble(text.strip());
+            if (s > 0 && s <= 86_400) {
+                return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new InvalidRequestException(name + " must be a number of seconds in (0, 86400], got '" + text + "'");
     }
 
     /**
@@ -111,10 +159,24 @@ public final class HfHub {
      * @param offline never download
      * @param token bearer token, or null
      * @param listener download progress, or null to log it
-     * @return a hub with exactly these settings
+     * @return a hub with exactly these settings and the default limits
      */
     public static HfHub of(Path cacheDir, String endpoint, boolean offline, String token, DownloadListener listener) {
-        return new HfHub(cacheDir, endpoint, offline, token, listener);
+        return of(cacheDir, endpoint, offline, token, listener, Limits.DEFAULT);
+    }
+
+    /**
+     * @param cacheDir the hub cache folder
+     * @param endpoint the hub's base URL (checked at the first download: an http(s) URL with a host)
+     * @param offline never download
+     * @param token bearer token, or null
+     * @param listener download progress, or null to log it
+     * @param limits timeouts, retries and the answer cap
+     * @return a hub with exactly these settings
+     */
+    public static HfHub of(Path cacheDir, String endpoint, boolean offline, String token, DownloadListener listener,
+            Limits limits) {
+        return new HfHub(cacheDir, endpoint, offline, token, listener, limits);
     }
 
     /** @return the cache folder */
@@ -151,7 +213,7 @@ public final class HfHub {
      * @throws ModelLoadException if it is not in the cache and cannot be downloaded
      */
     public Path snapshot(HfModelId id) {
-        Path repo = cacheDir.resolve(id.cacheFolderName());
+        Path repo = inside(cacheDir.resolve(id.cacheFolderName()));
         Path cached = cachedSnapshot(repo, id);
         List<String> missing = cached == null ? List.of("refs/" + id.revision()) : missingFiles(cached);
         if (missing.isEmpty()) {
@@ -165,16 +227,21 @@ public final class HfHub {
         return download(id, repo);
     }
 
-    private static Path cachedSnapshot(Path repo, HfModelId id) {
+    /** @return the snapshot a revision names in the cache, or null; a ref that holds no commit hash is ignored */
+    private Path cachedSnapshot(Path repo, HfModelId id) {
         String commit = id.revision();
         if (!id.isCommit()) {
-            Path ref = repo.resolve("refs").resolve(id.revision());
+            Path ref = inside(repo.resolve("refs").resolve(id.revision()));
             if (!Files.isRegularFile(ref)) {
                 return null;
             }
             try {
                 commit = Files.readString(ref).strip();
             } catch (IOException e) {
+                return null;
+            }
+            if (!RevisionInfo.SHA1.matcher(commit).matches()) {
+                LOG.warn("ignoring {}: it holds no commit hash", ref);
                 return null;
             }
         }
@@ -213,180 +280,82 @@ public final class HfHub {
         return missing;
     }
 
-    /** One file of a revision, as the hub's API lists it. */
-    private record RemoteFile(String name, long size, String etag, boolean lfs) {
-    }
-
     private Path download(HfModelId id, Path repo) {
-        String api = endpoint + "/api/models/" + id.repo() + "/revision/" + encode(id.revision()) + "?blobs=true";
-        JsonObject info;
-        try {
-            info = JsonParser.parseString(get(api, id)).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new ModelLoadException("the hub's answer for " + id + " (" + api + ") is not a model description: "
-                    + e.getMessage(), e);
+        HubHttp client = http();
+        String source = id + " from " + client.host();
+        RevisionInfo info;
+        try (HubHttp.Response r = client.get("/api/models/" + id.repo() + "/revision/" + encode(id.revision())
+                + "?blobs=true", Map.of(), "the description of " + id, "has no model " + id.repo()
+                + " at revision " + id.revision())) {
+            info = RevisionInfo.parse(client.readBounded(r, "the description of " + id), source);
         }
-        String commit = info.get("sha").getAsString();
-        List<RemoteFile> files = new ArrayList<>();
-        for (JsonElement e : info.getAsJsonArray("siblings")) {
-            JsonObject s = e.getAsJsonObject();
-            String name = s.get("rfilename").getAsString();
-            if (name.contains("/") || !(name.endsWith(".json") || name.endsWith(".safetensors"))) {
-                continue; // the loaders read top-level configs, tokenizers and safetensors only
-            }
-            JsonObject lfs = s.has("lfs") ? s.getAsJsonObject("lfs") : null;
-            files.add(lfs != null
-                    ? new RemoteFile(name, lfs.get("size").getAsLong(), lfs.get("sha256").getAsString(), true)
-                    : new RemoteFile(name, s.get("size").getAsLong(), s.get("blobId").getAsString(), false));
-        }
-        Path snapshot = repo.resolve("snapshots").resolve(commit);
+        Path snapshot = inside(repo.resolve("snapshots").resolve(info.commit()));
+        BlobDownload blobs = new BlobDownload(client, listener);
         try {
             Files.createDirectories(repo.resolve("blobs"));
             Files.createDirectories(snapshot);
-            for (RemoteFile f : files) {
-                Path blob = fetchBlob(id, commit, f, repo.resolve("blobs"));
-                link(snapshot.resolve(f.name()), blob);
+            for (RemoteFile f : info.files()) {
+                Path blob = blobs.fetch(inside(repo.resolve("blobs").resolve(f.etag())),
+                        inside(cacheDir.resolve(".locks").resolve(repo.getFileName()).resolve(f.etag() + ".lock")),
+                        "/" + id.repo() + "/resolve/" + info.commit() + "/" + encode(f.name()), f, id.toString());
+                link(inside(snapshot.resolve(f.name())), blob);
             }
             if (!id.isCommit()) {
-                Path ref = repo.resolve("refs").resolve(id.revision());
-                Files.createDirectories(ref.getParent());
-                Files.writeString(ref, commit);
+                AtomicFiles.writeString(createParents(inside(repo.resolve("refs").resolve(id.revision()))),
+                        info.commit());
             }
         } catch (IOException e) {
-            throw new ModelLoadException("cannot write model " + id + " into the Hugging Face cache " + cacheDir + ": "
-                    + e.getMessage(), e);
+            throw new ModelLoadException("cannot write model " + id + " into the Hugging Face cache " + cacheDir
+                    + ": " + e, e);
         }
         List<String> missing = missingFiles(snapshot);
         if (!missing.isEmpty()) {
-            throw new ModelLoadException("model " + id + " at commit " + commit + " lacks " + missing
+            throw new ModelLoadException("model " + id + " at commit " + info.commit() + " lacks " + missing
                     + ": it is not an HF checkpoint with safetensors weights, nor a REFRAG folder");
         }
         return snapshot;
     }
 
-    private Path fetchBlob(HfModelId id, String commit, RemoteFile f, Path blobs) throws IOException {
-        Path blob = blobs.resolve(f.etag());
-        if (Files.isRegularFile(blob) && Files.size(blob) == f.size()) {
-            return blob;
-        }
-        Path partial = blobs.resolve(f.etag() + ".incomplete");
-        long have = Files.isRegularFile(partial) ? Files.size(partial) : 0;
-        if (have > f.size()) {
-            Files.delete(partial);
-            have = 0;
-        }
-        if (have < f.size()) {
-            String url = endpoint + "/" + id.repo() + "/resolve/" + commit + "/" + encode(f.name());
-            HttpRequest.Builder request = request(url);
-            if (have > 0) {
-                request.header("Range", "bytes=" + have + "-");
-                LOG.info("resuming {} of {} at byte {} of {}", f.name(), id, have, f.size());
-            }
-            HttpResponse<InputStream> response = send(request.build(), HttpResponse.BodyHandlers.ofInputStream(), id);
-            boolean append = have > 0 && response.statusCode() == 206;
-            have = append ? have : 0;
-            try (InputStream in = response.body(); OutputStream out = Files.newOutputStream(partial,
-                    StandardOpenOption.CREATE, append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                byte[] buffer = new byte[1 << 16];
-                long reported = 0;
-                for (int n; (n = in.read(buffer)) > 0; ) {
-                    out.write(buffer, 0, n);
-                    have += n;
-                    if (have - reported >= (8 << 20) || have == f.size()) {
-                        progress(f.name(), have, f.size());
-                        reported = have;
-                    }
-                }
-            }
-        }
-        if (Files.size(partial) != f.size()) {
-            throw new ModelLoadException("download of " + f.name() + " of " + id + " stopped at " + Files.size(partial)
-                    + " of " + f.size() + " bytes; run again to resume");
-        }
-        if (f.lfs() && !sha256(partial).equals(f.etag())) {
-            Files.delete(partial);
-            throw new ModelLoadException("download of " + f.name() + " of " + id + " does not match its SHA-256 "
-                    + f.etag() + "; the partial file was removed, run again");
-        }
-        Files.move(partial, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        return blob;
-    }
-
-    private void progress(String file, long done, long total) {
-        if (listener != null) {
-            listener.onProgress(file, done, total);
-        } else {
-            LOG.info("downloading {}: {} / {} MB", file, done >> 20, total >> 20);
-        }
-    }
-
-    private static void link(Path target, Path blob) throws IOException {
-        Files.deleteIfExists(target);
-        try {
-            Files.createSymbolicLink(target, target.getParent().relativize(blob));
-        } catch (UnsupportedOperationException | IOException e) {
-            Files.copy(blob, target); // file systems without links get a copy, as the hub client does
-        }
-    }
-
-    private String get(String url, HfModelId id) {
-        return send(request(url).build(), HttpResponse.BodyHandlers.ofString(), id).body();
-    }
-
-    private HttpRequest.Builder request(String url) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(10))
-                .header("User-Agent", "refrag-java");
-        if (token != null && !token.isBlank()) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return b;
-    }
-
-    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> body, HfModelId id) {
-        HttpResponse<T> response;
-        try {
-            response = client().send(request, body);
-        } catch (IOException e) {
-            throw new ModelLoadException("cannot reach " + endpoint + " to download " + id + " (" + e + "); it is not in "
-                    + "the Hugging Face cache " + cacheDir + " (set HF_HUB_OFFLINE=1 to use the cache only)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ModelLoadException("interrupted while downloading " + id, e);
-        }
-        int status = response.statusCode();
-        if (status == 401 || status == 403) {
-            throw new ModelLoadException(endpoint + " refused " + id + " (HTTP " + status + "): a gated or private model "
-                    + "needs a token in HF_TOKEN");
-        }
-        if (status == 404) {
-            throw new ModelLoadException(endpoint + " has no model " + id.repo() + " at revision " + id.revision()
-                    + " (HTTP 404 for " + request.uri() + ")");
-        }
-        if (status / 100 != 2) {
-            throw new ModelLoadException(endpoint + " answered HTTP " + status + " for " + request.uri());
-        }
-        return response;
-    }
-
-    private synchronized HttpClient client() {
+    private synchronized HubHttp http() {
         if (http == null) {
-            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
-                    .followRedirects(HttpClient.Redirect.NORMAL).build();
+            http = new HubHttp(endpoint, token, limits);
         }
         return http;
     }
 
-    private static String encode(String pathPart) {
-        return URLEncoder.encode(pathPart, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
+    /**
+     * @param path a path this client is about to write or read
+     * @return it, normalised
+     * @throws ModelLoadException if it leads out of the cache folder
+     */
+    private Path inside(Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        if (!p.startsWith(cacheDir) || p.equals(cacheDir)) {
+            throw new ModelLoadException("refusing to write " + p + ": it is outside the Hugging Face cache "
+                    + cacheDir);
+        }
+        return p;
     }
 
-    private static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JVM lacks SHA-256", e);
+    private static Path createParents(Path file) throws IOException {
+        Files.createDirectories(file.getParent());
+        return file;
+    }
+
+    /** Points a snapshot entry at its blob: a relative link made aside and renamed over the old entry. */
+    private static void link(Path target, Path blob) throws IOException {
+        Path tmp = target.resolveSibling(AtomicFiles.TEMP_PREFIX + target.getFileName() + "-"
+                + ProcessHandle.current().pid() + "-" + Thread.currentThread().getId() + ".tmp");
+        Files.deleteIfExists(tmp);
+        try {
+            Files.createSymbolicLink(tmp, target.getParent().relativize(blob));
+        } catch (UnsupportedOperationException | IOException e) {
+            Files.copy(blob, tmp); // file systems without links get a copy, as the hub client does
         }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static String encode(String pathPart) {
+        return URLEncoder.encode(pathPart, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
     }
 }

@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import org.junit.jupiter.api.AfterEach;
@@ -18,115 +14,47 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.Arrays;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /** Models by id: the hub's cache layout, downloads from a local server speaking the hub's URLs, resume, offline. */
 class HfHubTest {
-    private static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+    private static final String COMMIT = FakeHub.COMMIT;
+    /** Short waits: these tests fail fast rather than wait out the production backoff. */
+    static final HfHub.Limits FAST = new HfHub.Limits(Duration.ofSeconds(2), 1, Duration.ofMillis(10),
+            Duration.ofMillis(10), 1 << 20);
 
     @TempDir
     Path tmp;
 
-    private HttpServer server;
-    private final Map<String, byte[]> files = new LinkedHashMap<>();
-    private final List<String> requests = new ArrayList<>();
+    private FakeHub fake;
+    private Map<String, byte[]> files;
+    private List<String> requests;
     private String endpoint;
 
     @BeforeEach
     void serve() throws IOException {
-        files.put("config.json", "{\"model_type\": \"llama\"}".getBytes(StandardCharsets.UTF_8));
-        files.put("tokenizer.json", "{\"model\": {}}".getBytes(StandardCharsets.UTF_8));
-        byte[] weights = new byte[300_000];
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = (byte) (i * 31);
-        }
-        files.put("model.safetensors", weights);
-        files.put("README.md", "# not needed".getBytes(StandardCharsets.UTF_8));
-        files.put("onnx/model.onnx", new byte[] {1, 2, 3});
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
-        endpoint = "http://127.0.0.1:" + server.getAddress().getPort();
+        fake = new FakeHub();
+        files = fake.files;
+        requests = fake.requests;
+        endpoint = fake.endpoint;
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-    }
-
-    /** The hub's API ({@code /api/models/o/n/revision/r?blobs=true}) and file URLs ({@code /o/n/resolve/c/f}). */
-    private void handle(HttpExchange x) throws IOException {
-        String path = x.getRequestURI().getPath();
-        requests.add(x.getRequestMethod() + " " + path + Optional.ofNullable(x.getRequestHeaders().getFirst("Range"))
-                .map(r -> " " + r).orElse("") + Optional.ofNullable(x.getRequestHeaders().getFirst("Authorization"))
-                .map(a -> " " + a).orElse(""));
-        if (path.equals("/api/models/acme/tiny/revision/main")) {
-            JsonObject info = new JsonObject();
-            info.addProperty("sha", COMMIT);
-            JsonArray siblings = new JsonArray();
-            files.forEach((name, bytes) -> {
-                JsonObject s = new JsonObject();
-                s.addProperty("rfilename", name);
-                s.addProperty("size", bytes.length);
-                s.addProperty("blobId", "blob" + Math.abs(name.hashCode()));
-                if (name.endsWith(".safetensors")) {
-                    JsonObject lfs = new JsonObject();
-                    lfs.addProperty("sha256", sha256(bytes));
-                    lfs.addProperty("size", bytes.length);
-                    s.add("lfs", lfs);
-                }
-                siblings.add(s);
-            });
-            info.add("siblings", siblings);
-            reply(x, 200, info.toString().getBytes(StandardCharsets.UTF_8));
-            return;
-        }
-        String prefix = "/acme/tiny/resolve/" + COMMIT + "/";
-        byte[] body = path.startsWith(prefix) ? files.get(path.substring(prefix.length())) : null;
-        if (body == null) {
-            reply(x, 404, new byte[0]);
-            return;
-        }
-        String range = x.getRequestHeaders().getFirst("Range");
-        if (range != null) {
-            int from = Integer.parseInt(range.replace("bytes=", "").replace("-", ""));
-            x.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (body.length - 1) + "/" + body.length);
-            reply(x, 206, Arrays.copyOfRange(body, from, body.length));
-        } else {
-            reply(x, 200, body);
-        }
-    }
-
-    private static void reply(HttpExchange x, int status, byte[] body) throws IOException {
-        x.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        try (OutputStream out = x.getResponseBody()) {
-            out.write(body);
-        }
+        fake.close();
     }
 
     private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
+        return FakeHub.sha256(bytes);
     }
 
     private HfHub hub(boolean offline) {
-        return HfHub.of(tmp.resolve("hub"), endpoint, offline, "secret", null);
+        return HfHub.of(tmp.resolve("hub"), endpoint, offline, "secret", null, FAST);
     }
 
     @Test
@@ -157,7 +85,7 @@ class HfHubTest {
                 "only what the loaders read is downloaded");
         assertTrue(requests.stream().allMatch(r -> r.endsWith("Bearer secret")), requests.toString());
 
-        server.stop(0);
+        fake.close();
         assertEquals(snapshot, hub(false).resolve("acme/tiny"), "a complete snapshot needs no network");
         assertEquals(snapshot, hub(true).resolve("acme/tiny@" + COMMIT));
     }
@@ -186,7 +114,7 @@ class HfHubTest {
         assertTrue(unknown.getMessage().contains("has no model acme/other at revision main"), unknown.getMessage());
         var neither = assertThrows(InvalidRequestException.class, () -> hub(false).resolve("no/such/folder"));
         assertTrue(neither.getMessage().contains("not a Hugging Face id"), neither.getMessage());
-        HfHub unreachable = HfHub.of(tmp.resolve("hub2"), "http://127.0.0.1:1", false, null, null);
+        HfHub unreachable = HfHub.of(tmp.resolve("hub2"), "http://127.0.0.1:1", false, null, null, FAST);
         var down = assertThrows(ModelLoadException.class, () -> unreachable.resolve("acme/tiny"));
         assertTrue(down.getMessage().contains("cannot reach http://127.0.0.1:1"), down.getMessage());
     }
