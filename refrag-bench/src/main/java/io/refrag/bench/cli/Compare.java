@@ -104,6 +104,9 @@ final class Compare extends CliCommand {
         if (repeats < 1) {
             throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
         }
+        if (evalDocuments < 1) {
+            throw new UsageException("compare: --eval-documents must be >= 1, got " + evalDocuments);
+        }
         GenerationOptions generation = sampling.generation();
         for (int k : ks) {
             RefragOptions.builder().optK(k); // validates every k before any model is loaded

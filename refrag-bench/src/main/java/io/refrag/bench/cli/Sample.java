@@ -38,7 +38,9 @@ final class Sample extends CliCommand {
         CorpusSource.Sampled spec = new CorpusSource.Sampled(documents, tokens, seed); // checks the counts first
         Path folder = CliOptions.hub(err()).resolve(decoder);
         try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions(folder))) {
-            TrainingCorpus corpus = spec.resolve(d);
+            Progress progress = new Progress("sample", err(), false);
+            TrainingCorpus corpus = TrainingCorpus.sample(d, spec.documents(), spec.tokens(), spec.seed(),
+                    done -> progress.update(done, spec.documents()));
             Eval.write(file, String.join("\n", corpus.documents()) + "\n");
             err().printf("sample: %d documents written to %s%n", corpus.documents().size(), file);
         }

@@ -397,6 +397,39 @@ class MainTest {
         assertEquals(1, both.err().strip().lines().count(), both.err());
     }
 
+    @Test
+    void sizesFromConfigsAndOptionsAreBoundedBeforeAnyWork() throws Exception {
+        Path huge = copyOfStories("huge-window");
+        String config = Files.readString(huge.resolve("config.json"));
+        Files.writeString(huge.resolve("config.json"), config.replaceFirst("\"max_position_embeddings\":\\s*\\d+",
+                "\"max_position_embeddings\": 2147483647"));
+        Run kv = run("generate", "--decoder", huge.toString(), "--prompt", "Once", "--max-new-tokens", "2000000000",
+                "--threads", "1");
+        assertEquals(2, kv.code(), kv.err());
+        assertTrue(kv.err().contains("a KV cache of") && kv.err().contains("ask for fewer new tokens"), kv.err());
+
+        Run o = run("eval", "--model", SharedModels.shippedModel().toString(), "--corpus",
+                SharedModels.shippedModel().resolve("heldout-stories.txt").toString(), "--o", "2147483647",
+                "--documents", "1", "--threads", "1");
+        assertEquals(2, o.code(), o.err());
+        assertTrue(o.err().contains("do not fit the decoder's context"), o.err());
+
+        Run documents = run("sample", "--decoder", stories(), "--documents", "2147483647", "--output",
+                tmp.resolve("s.txt").toString());
+        assertEquals(2, documents.code(), documents.err());
+        assertTrue(documents.err().contains("documents in [1, 1000000]"), documents.err());
+
+        Run negative = compareOnCorpus("--eval-corpus", SharedModels.path("data/corpus_small.txt").toString(),
+                "--eval-documents", "-2");
+        assertEquals(2, negative.code(), negative.err());
+        assertTrue(negative.err().contains("compare: --eval-documents must be >= 1, got -2"), negative.err());
+
+        Path empty = Files.writeString(tmp.resolve("empty.txt"), "\n\n");
+        Run noDocuments = run("eval", "--model", SharedModels.shippedModel().toString(), "--corpus", empty.toString());
+        assertEquals(2, noDocuments.code(), noDocuments.err());
+        assertTrue(noDocuments.err().contains(empty + " holds no documents"), noDocuments.err());
+    }
+
     /** @return a REFRAG folder with the shipped model's trained parts and no chunk cache, in {@code tmp/name} */
     private Path precomputeFolder(String name) throws IOException {
         Path folder = Files.createDirectories(tmp.resolve(name));

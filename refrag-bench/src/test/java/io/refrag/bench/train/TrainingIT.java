@@ -171,6 +171,26 @@ class TrainingIT {
                     () -> crashing.run(TrainingListener.none()));
             assertTrue(e.getMessage().contains("refrag.step must be a whole number in [0, 6]"), e.getMessage());
         }
+        // a saved tensor with flipped bytes fails its checksum instead of resuming silently
+        String damaged;
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(tmp.resolve("straight/trainer-state.safetensors"))) {
+            damaged = c.names().stream().filter(n -> n.startsWith("param.")).sorted().findFirst().orElseThrow();
+            SafetensorsWriter w = new SafetensorsWriter();
+            c.metadata().forEach(w::metadata);
+            w.metadata("refrag.step", "3");
+            for (String name : c.names()) {
+                float[] v = c.readFloats(name);
+                if (name.equals(damaged)) {
+                    v[7] = Float.intBitsToFloat(Float.floatToRawIntBits(v[7]) ^ 0x10);
+                }
+                w.add(name, v, c.info(name).shape());
+            }
+            w.write(state);
+        }
+        var flipped = assertThrows(io.refrag.core.exception.ModelLoadException.class,
+                () -> crashing.run(TrainingListener.none()));
+        assertTrue(flipped.getMessage().contains("'" + damaged + "'") && flipped.getMessage()
+                .contains("does not match its checksum"), flipped.getMessage());
     }
 
     @Test

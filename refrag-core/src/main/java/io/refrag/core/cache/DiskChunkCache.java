@@ -1,6 +1,7 @@
 package io.refrag.core.cache;
 
 import io.refrag.core.checkpoint.AtomicFiles;
+import io.refrag.core.checkpoint.Checksums;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.exception.InvalidRequestException;
@@ -9,19 +10,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
-import java.util.zip.CRC32;
 
 /**
  * A persistent chunk-embedding store that survives restarts: a folder of immutable safetensors segments (one F32
@@ -37,7 +34,6 @@ import java.util.zip.CRC32;
 public final class DiskChunkCache extends CountingChunkCache {
     private static final Logger LOG = LoggerFactory.getLogger(DiskChunkCache.class);
     private static final String SUFFIX = ".safetensors";
-    private static final String CRC_PREFIX = "refrag.crc32.";
     private static final String QUARANTINE_SUFFIX = ".quarantined";
 
     private final Path dir;
@@ -102,7 +98,7 @@ public final class DiskChunkCache extends CountingChunkCache {
             quarantine(f, "not a readable segment: " + e.getMessage());
             return;
         }
-        if (!data.names().stream().allMatch(k -> data.metadata().containsKey(CRC_PREFIX + k))) {
+        if (!data.names().stream().allMatch(k -> data.metadata().containsKey(Checksums.PREFIX + k))) {
             data.close();
             quarantine(f, "written without checksums");
             return;
@@ -144,7 +140,7 @@ public final class DiskChunkCache extends CountingChunkCache {
     private float[] verified(Segment segment, String key) {
         try {
             float[] v = segment.data().readFloats(key);
-            if (crc(v).equals(segment.data().metadata().get(CRC_PREFIX + key))) {
+            if (Checksums.crc32(v).equals(segment.data().metadata().get(Checksums.PREFIX + key))) {
                 return v;
             }
             drop(segment, "entry " + key + " does not match its checksum");
@@ -215,7 +211,7 @@ public final class DiskChunkCache extends CountingChunkCache {
         }
         Map<String, float[]> batch = Map.copyOf(pending);
         SafetensorsWriter w = new SafetensorsWriter();
-        batch.forEach((k, v) -> w.add(k, v, v.length).metadata(CRC_PREFIX + k, crc(v)));
+        batch.forEach((k, v) -> w.addChecked(k, v, v.length));
         Path file = dir.resolve("segment-" + System.currentTimeMillis() + "-" + UUID.randomUUID() + SUFFIX);
         try {
             w.write(file);
@@ -224,14 +220,6 @@ public final class DiskChunkCache extends CountingChunkCache {
             readOnly("cannot write chunk cache segment " + file + " (" + e.getMessage() + ")");
         }
         batch.keySet().forEach(pending::remove);
-    }
-
-    private static String crc(float[] v) {
-        ByteBuffer b = ByteBuffer.allocate(v.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(v);
-        CRC32 crc = new CRC32();
-        crc.update(b);
-        return HexFormat.of().toHexDigits((int) crc.getValue());
     }
 
     /** @return entries stored or buffered */

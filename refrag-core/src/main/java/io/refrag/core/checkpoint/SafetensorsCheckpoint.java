@@ -306,6 +306,27 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return HalfFloats.toFloat32(buf, info.dtype(), name);
     }
 
+    /**
+     * Reads a tensor written by {@link SafetensorsWriter#addChecked} and checks it against its checksum.
+     *
+     * @param name a tensor name
+     * @return the values in row-major order
+     * @throws ModelLoadException if the file holds no checksum for it, or the values do not match it
+     */
+    public float[] readCheckedFloats(String name) {
+        String expected = metadata().get(Checksums.PREFIX + name);
+        if (expected == null) {
+            throw new ModelLoadException("tensor '" + name + "' of " + info(name).file() + " has no checksum (written by another "
+                    + "version?)");
+        }
+        float[] values = readFloats(name);
+        if (!Checksums.crc32(values).equals(expected)) {
+            throw new ModelLoadException("tensor '" + name + "' of " + info(name).file() + " does not match its checksum: the "
+                    + "file is damaged");
+        }
+        return values;
+    }
+
     @Override
     public void close() {
         channels.values().forEach(SafetensorsCheckpoint::closeQuietly);

@@ -38,6 +38,18 @@ public final class SafetensorsWriter {
     }
 
     /**
+     * Adds a float32 tensor with its checksum in the metadata ({@link Checksums}).
+     *
+     * @param name tensor name
+     * @param values row-major values
+     * @param shape dimensions; their product must equal {@code values.length}
+     * @return this writer
+     */
+    public SafetensorsWriter addChecked(String name, float[] values, long... shape) {
+        return add(name, values, shape).metadata(Checksums.PREFIX + name, Checksums.crc32(values));
+    }
+
+    /**
      * Adds a tensor stored as F32, F16 or BF16 (values are narrowed on write).
      *
      * @param name tensor name

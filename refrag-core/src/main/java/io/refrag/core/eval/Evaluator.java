@@ -71,6 +71,11 @@ public final class Evaluator {
             throw new InvalidRequestException("eval needs a decoder with a BOS token: the no-context mode scores the "
                     + "targets after BOS alone");
         }
+        int window = decoder.info().maxPositions();
+        if ((long) options.targetTokens() + 1 > window) {
+            throw new InvalidRequestException("eval: o = " + options.targetTokens() + " target tokens do not fit the "
+                    + "decoder's context of " + window + " positions (BOS + o at least); use a smaller --o");
+        }
         modes.add(new Mode(NONE, 0, 0, ""));
         modes.add(new Mode(FULL, 0, 0, ""));
         for (int k : options.ks()) {
@@ -99,6 +104,10 @@ public final class Evaluator {
     public EvalReport perplexity(List<String> documents, Progress progress) {
         int s = options.contextTokens();
         int o = options.targetTokens();
+        if (1L + s + o > decoder.info().maxPositions()) {
+            throw new InvalidRequestException("eval: BOS + s + o = " + (1L + s + o) + " positions exceed the decoder's "
+                    + "context of " + decoder.info().maxPositions() + "; use smaller --s/--o");
+        }
         List<List<Scored>> perMode = perMode();
         int done = 0;
         int skipped = 0;

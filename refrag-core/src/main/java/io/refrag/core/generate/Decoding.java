@@ -20,7 +20,8 @@ final class Decoding implements AutoCloseable {
     private final DecoderSession session;
     private final Sampler sampler;
     private final int[] stop;
-    private final int[] generated;
+    private final int maxGenerated;
+    private int[] generated = new int[16]; // grows as tokens come: its bound is the request's, not the config's
     private final boolean decodeEachStep;
     private int n;
     private String text = "";
@@ -46,7 +47,7 @@ final class Decoding implements AutoCloseable {
         this.stop = options.stopTokenIds() != null ? options.stopTokenIds() : decoder.info().eosTokenIds();
         this.sampler = new Sampler(options);
         // at most one token per free position, plus the one sampled at the last position: never maxNewTokens blindly
-        this.generated = new int[Math.min(options.maxNewTokens(), maxPositions - prompt.length() + 1)];
+        this.maxGenerated = Math.min(options.maxNewTokens(), maxPositions - prompt.length() + 1);
         this.decodeEachStep = options.listener() != null || !options.stopSequences().isEmpty();
         // The last sampled token is never fed back, so the cache needs one position less than prompt + new tokens.
         this.session = decoder.newSession((int) Math.min(maxPositions, (long) prompt.length()
@@ -84,6 +85,9 @@ final class Decoding implements AutoCloseable {
         lastToken = System.nanoTime();
         if (n == 0) {
             firstToken = lastToken;
+        }
+        if (n == generated.length) {
+            generated = Arrays.copyOf(generated, (int) Math.max(n + 1, Math.min(maxGenerated, 2L * n)));
         }
         generated[n++] = token;
         List<String> stopSequences = options.stopSequences();

@@ -1,5 +1,6 @@
 package io.refrag.core.tensor;
 
+import java.lang.management.ManagementFactory;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import io.refrag.core.exception.InvalidRequestException;
@@ -73,6 +74,34 @@ public final class Devices {
             }
         }
         return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** The system property that caps one session's KV cache, in bytes. */
+    public static final String MAX_KV_CACHE_BYTES = "refrag.maxKvCacheBytes";
+
+    /**
+     * @return the most bytes one request's KV cache may take: {@value #MAX_KV_CACHE_BYTES} when set, else half the
+     *     machine's physical memory (a cache is allocated whole before the first step, so a request that could not
+     *     finish is refused before it starts)
+     * @throws InvalidRequestException if the property is not a whole number {@code >= 1}
+     */
+    public static long maxKvCacheBytes() {
+        String value = System.getProperty(MAX_KV_CACHE_BYTES);
+        if (value != null) {
+            try {
+                long bytes = Long.parseLong(value.strip());
+                if (bytes >= 1) {
+                    return bytes;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new InvalidRequestException(MAX_KV_CACHE_BYTES + " must be a whole number of bytes >= 1, got '"
+                    + value + "'");
+        }
+        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        long physical = os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
+        return physical > 0 ? physical / 2 : Long.MAX_VALUE;
     }
 
     private static int parseIndex(String name, String digits) {

@@ -120,8 +120,8 @@ public final class AdamW implements AutoCloseable {
      * @param writer the checkpoint being written
      */
     public void writeState(SafetensorsWriter writer) {
-        expAvg.forEach((n, t) -> writer.add("exp_avg." + n, t.toFloatArray(), t.getShape().getShape()));
-        expAvgSq.forEach((n, t) -> writer.add("exp_avg_sq." + n, t.toFloatArray(), t.getShape().getShape()));
+        expAvg.forEach((n, t) -> writer.addChecked("exp_avg." + n, t.toFloatArray(), t.getShape().getShape()));
+        expAvgSq.forEach((n, t) -> writer.addChecked("exp_avg_sq." + n, t.toFloatArray(), t.getShape().getShape()));
         writer.metadata("adamw.steps", Integer.toString(steps));
     }
 
@@ -137,10 +137,15 @@ public final class AdamW implements AutoCloseable {
             restore(checkpoint, "exp_avg_sq." + name, expAvgSq.get(name));
         }
         String s = checkpoint.metadata().get("adamw.steps");
-        if (s == null) {
-            throw new ModelLoadException("training checkpoint lacks the metadata key adamw.steps");
+        try {
+            steps = Integer.parseInt(s == null ? "" : s.strip());
+        } catch (NumberFormatException e) {
+            steps = -1;
         }
-        steps = Integer.parseInt(s);
+        if (steps < 0) {
+            throw new ModelLoadException("training checkpoint's metadata key adamw.steps must be a whole number >= 0, "
+                    + "got '" + s + "'");
+        }
     }
 
     private void restore(SafetensorsCheckpoint checkpoint, String name, NDArray target) {
@@ -153,7 +158,7 @@ public final class AdamW implements AutoCloseable {
             throw new ModelLoadException("optimiser state '" + name + "' has shape " + new Shape(shape)
                     + ", the parameter has " + target.getShape());
         }
-        target.set(checkpoint.readFloats(name));
+        target.set(TrainingState.checked(checkpoint, name));
     }
 
     @Override

@@ -2,10 +2,13 @@ package io.refrag.core.train;
 
 import io.refrag.core.exception.InvalidRequestException;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.function.LongToIntFunction;
 
 /**
  * REFRAG's curriculum for the reconstruction task: samples of 1 to {@code maxChunks} chunks ("types"), mixed per stage
@@ -54,13 +57,14 @@ public record Curriculum(int maxChunks, int stages, double ratio, int base) {
 
     /**
      * Orders samples stage by stage (shuffled within a stage) and stretches or shrinks that order to {@code samples}
-     * entries, keeping each stage's share and mix.
+     * entries, keeping each stage's share and mix. The plan is computed per sample, not stored: its size follows the
+     * curriculum's mixes, whatever the number of steps.
      *
      * @param samples how many samples the run trains on (steps x batch)
      * @param seed shuffling seed
-     * @return the chunk count of every sample, in training order
+     * @return the chunk count of sample {@code i}, for {@code i} in {@code [0, samples)}, in training order
      */
-    public int[] plan(int samples, long seed) {
+    public LongToIntFunction plan(long samples, long seed) {
         Random r = new Random(seed);
         List<Integer> order = new ArrayList<>();
         for (int[] stage : mixes()) {
@@ -70,14 +74,14 @@ public record Curriculum(int maxChunks, int stages, double ratio, int base) {
                     s.add(t + 1);
                 }
             }
-            java.util.Collections.shuffle(s, r);
+            Collections.shuffle(s, r);
             order.addAll(s);
         }
-        int[] plan = new int[samples];
-        for (int i = 0; i < samples; i++) {
-            plan[i] = order.get((int) ((long) i * order.size() / samples));
-        }
-        return plan;
+        int[] types = order.stream().mapToInt(Integer::intValue).toArray();
+        long len = types.length;
+        return i -> types[(int) (i < Long.MAX_VALUE / len ? i * len / samples // exact where the product fits
+                : BigInteger.valueOf(i).multiply(BigInteger.valueOf(len)).divide(BigInteger.valueOf(samples))
+                        .longValue())];
     }
 
     /** @return the mixes as a table, one stage per line */

@@ -6,10 +6,10 @@ import io.refrag.core.chunk.Chunk;
 import io.refrag.core.tensor.Tensors;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.LongToIntFunction;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
 
@@ -53,17 +53,13 @@ public final class ReconstructionTask extends SessionTask {
     @Override
     double train(TrainingSession s, TrainingListener listener) {
         TrainingOptions o = config.base().options();
-        int[] plan = new int[o.steps() * o.batchSize()];
-        if (config.curriculum() != null) {
-            plan = config.curriculum().plan(plan.length, o.seed());
-        } else {
-            Arrays.fill(plan, config.maxChunks());
-        }
-        int[] chunkCounts = plan;
+        LongToIntFunction chunkCounts = config.curriculum() != null
+                ? config.curriculum().plan((long) o.steps() * o.batchSize(), o.seed())
+                : sample -> config.maxChunks();
         return s.run((step, update, gc) -> {
             List<List<Chunk>> batch = new ArrayList<>();
             for (int i = 0; i < o.batchSize(); i++) {
-                int chunks = chunkCounts[step * o.batchSize() + i];
+                int chunks = chunkCounts.applyAsInt((long) step * o.batchSize() + i);
                 batch.add(s.window(false, chunks, ChunkedCorpus.random(o.seed(), step, i)));
             }
             s.prefetch(batch);

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntConsumer;
 
 /**
  * Training documents: plain text (one document per line), JSONL (one object per line with a text field), or text
@@ -22,6 +23,9 @@ import java.util.List;
  * @param documents the documents, each non-blank
  */
 public record TrainingCorpus(List<String> documents) implements CorpusSource {
+
+    /** The most documents one sampling run writes (each is a generation: a million take hours on a small model). */
+    public static final int MAX_SAMPLED_DOCUMENTS = 1_000_000;
 
     /** Copies the list and rejects an empty corpus. */
     public TrainingCorpus {
@@ -53,12 +57,20 @@ public record TrainingCorpus(List<String> documents) implements CorpusSource {
         return file.getFileName().toString().endsWith(".jsonl") ? readJsonl(file, "text") : readText(file);
     }
 
+    /** @return the corpus, or an error naming the file that holds no document */
+    private static TrainingCorpus of(Path file, List<String> docs, String form) {
+        if (docs.isEmpty()) {
+            throw new InvalidRequestException(file + " holds no documents (expected " + form + ")");
+        }
+        return new TrainingCorpus(docs);
+    }
+
     /**
      * @param file one document per line
      * @return the non-blank lines
      */
     public static TrainingCorpus readText(Path file) {
-        return new TrainingCorpus(lines(file).stream().filter(l -> !l.isBlank()).toList());
+        return of(file, lines(file).stream().filter(l -> !l.isBlank()).toList(), "one document per non-blank line");
     }
 
     /**
@@ -88,7 +100,7 @@ public record TrainingCorpus(List<String> documents) implements CorpusSource {
                 throw new InvalidRequestException(file + " line " + (i + 1) + " is not valid JSON: " + ex.getMessage(), ex);
             }
         }
-        return new TrainingCorpus(docs);
+        return of(file, docs, "one JSON object per line with a non-blank string field '" + field + "'");
     }
 
     private static List<String> lines(Path file) {
@@ -112,6 +124,19 @@ public record TrainingCorpus(List<String> documents) implements CorpusSource {
      * @return the sampled documents (empty samples are dropped)
      */
     public static TrainingCorpus sample(CausalDecoder decoder, int documents, int tokens, long seed) {
+        return sample(decoder, documents, tokens, seed, done -> { });
+    }
+
+    /**
+     * @param decoder the decoder
+     * @param documents how many documents, at most {@value #MAX_SAMPLED_DOCUMENTS}
+     * @param tokens tokens per document (generation stops early at EOS)
+     * @param seed sampling seed; document i uses {@code seed + i}
+     * @param progress receives the documents done after each one
+     * @return the sampled documents (empty samples are dropped)
+     */
+    public static TrainingCorpus sample(CausalDecoder decoder, int documents, int tokens, long seed,
+            IntConsumer progress) {
         if (decoder.info().bosTokenId() < 0) {
             throw new InvalidRequestException("cannot sample a corpus: the decoder has no BOS token to start from");
         }
@@ -125,14 +150,15 @@ public record TrainingCorpus(List<String> documents) implements CorpusSource {
             if (!text.isEmpty()) {
                 docs.add(text);
             }
+            progress.accept(i + 1);
         }
         return new TrainingCorpus(docs);
     }
 
     static void requireSampleCounts(int documents, int tokens) {
-        if (documents < 1 || tokens < 1) {
-            throw new InvalidRequestException("sampling a corpus needs documents >= 1 and tokens >= 1, got "
-                    + documents + " and " + tokens);
+        if (documents < 1 || documents > MAX_SAMPLED_DOCUMENTS || tokens < 1) {
+            throw new InvalidRequestException("sampling a corpus needs documents in [1, " + MAX_SAMPLED_DOCUMENTS
+                    + "] and tokens >= 1, got " + documents + " and " + tokens);
         }
     }
 }

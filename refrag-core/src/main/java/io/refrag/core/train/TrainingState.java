@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 
 /**
  * A run's resumable state in its output folder ({@value #FILE}): the trained parameters, the AdamW moments and the
- * step, written atomically at every checkpoint and validated before a resume.
+ * step, written atomically at every checkpoint, each tensor with its checksum, and validated before a resume.
  */
 final class TrainingState {
     static final String FILE = "trainer-state.safetensors";
@@ -48,7 +48,7 @@ final class TrainingState {
         SafetensorsWriter w = new SafetensorsWriter()
                 .metadata("refrag.task", task)
                 .metadata("refrag.step", Integer.toString(step));
-        params.forEach((n, t) -> w.add("param." + n, values.get(n), t.getShape().getShape()));
+        params.forEach((n, t) -> w.addChecked("param." + n, values.get(n), t.getShape().getShape()));
         optimizer.writeState(w);
         w.write(output.resolve(FILE));
     }
@@ -79,7 +79,7 @@ final class TrainingState {
                     throw new ModelLoadException(file + " has no tensor '" + name + "' of shape "
                             + e.getValue().getShape() + " (written for other parts or settings?)");
                 }
-                float[] v = c.readFloats(name);
+                float[] v = checked(c, name);
                 for (float x : v) {
                     if (!Float.isFinite(x)) {
                         throw new ModelLoadException(file + ": tensor '" + name + "' holds " + x + "; the state is "
@@ -91,6 +91,16 @@ final class TrainingState {
             optimizer.readState(c);
             LOG.info("resumed {} from {} at step {}", task, file, step);
             return step;
+        }
+    }
+
+    /** @return a tensor of the state, checked against its checksum; damage names the remedy */
+    static float[] checked(SafetensorsCheckpoint c, String name) {
+        try {
+            return c.readCheckedFloats(name);
+        } catch (ModelLoadException e) {
+            throw new ModelLoadException(e.getMessage() + "; the trainer state cannot be resumed, delete "
+                    + FILE + " to start over", e);
         }
     }
 

@@ -44,12 +44,16 @@ class TrainingBasicsTest {
                 assertEquals(ratio, got, 0.1 * ratio, "type " + t + " grows geometrically (up to rounding)");
             }
         }
-        int[] plan = c.plan(1000, 7);
-        assertEquals(1000, plan.length);
+        java.util.function.LongToIntFunction thousand = c.plan(1000, 7);
+        int[] plan = java.util.stream.IntStream.range(0, 1000).map(thousand::applyAsInt).toArray();
         double early = Arrays.stream(plan, 0, 200).average().orElseThrow();
         double late = Arrays.stream(plan, 800, 1000).average().orElseThrow();
         assertTrue(early < 2 && late > 3, "mean chunks early " + early + ", late " + late);
-        assertArrayEquals(plan, c.plan(1000, 7), "seeded order");
+        assertArrayEquals(plan, java.util.stream.IntStream.range(0, 1000).map(c.plan(1000, 7)::applyAsInt).toArray(),
+                "seeded order");
+        java.util.function.LongToIntFunction huge = c.plan(8_000_000_000L, 7); // 10^9 steps of 8: nothing is stored
+        assertEquals(plan[0], huge.applyAsInt(0));
+        assertEquals(plan[999], huge.applyAsInt(7_999_999_999L), "the last sample is the last of the order");
         assertThrows(InvalidRequestException.class, () -> new Curriculum(4, 3, 1.0, 8));
     }
 

@@ -26,6 +26,14 @@ public final class KvCache {
         }
     }
 
+    /**
+     * @return bytes a cache of {@code capacity} positions takes: keys and values of every layer
+     */
+    static long bytesFor(LlamaConfig config, long capacity, DataType type) {
+        return 2L * config.numHiddenLayers() * config.numKeyValueHeads() * config.headDim() * capacity
+                * type.getNumOfBytes();
+    }
+
     /** @return positions the cache holds */
     int capacity() {
         return capacity;

@@ -187,6 +187,14 @@ public final class LlamaDecoder implements TrainableDecoder {
             throw new InvalidRequestException("session capacity must be in [1, " + info.maxPositions()
                     + "] (max_position_embeddings), got " + capacity);
         }
+        long bytes = model.kvCacheBytes(capacity);
+        long limit = Devices.maxKvCacheBytes();
+        if (bytes > limit) {
+            throw new InvalidRequestException("a KV cache of " + capacity + " positions (prompt + max new tokens, at "
+                    + "most max_position_embeddings) needs " + (bytes >> 20) + " MiB, over the " + (limit >> 20)
+                    + " MiB one request may take (half the physical memory, or -D" + Devices.MAX_KV_CACHE_BYTES
+                    + "); ask for fewer new tokens");
+        }
         NDManager request = manager.newSubManager();
         openSessions.incrementAndGet();
         return new Session(request, model.newCache(request, capacity));

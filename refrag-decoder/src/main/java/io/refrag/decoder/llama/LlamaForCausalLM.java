@@ -186,4 +186,12 @@ public final class LlamaForCausalLM {
     KvCache newCache(NDManager manager, int capacity) {
         return new KvCache(manager, config, capacity, computeType);
     }
+
+    /**
+     * @param capacity positions
+     * @return bytes {@link #newCache} would allocate for them
+     */
+    long kvCacheBytes(int capacity) {
+        return KvCache.bytesFor(config, capacity, computeType);
+    }
 }
