@@ -37,6 +37,13 @@ public final class Checkpoints {
      * slower (measured: 29-34 ms against 22-24 ms per step, hidden-1024 decoder, 2 cores). A loading thread that has
      * ended leaves no team behind.
      *
+     * <p>The caller continues only once that thread has fully ended. {@link Thread#join} returns when the Java thread
+     * is done, before its native thread runs its exit-time destructors (libgomp tearing down the thread's OpenMP
+     * team, libtorch's and MKL's thread-local state); native work started meanwhile on the caller's thread raced
+     * them (a SIGSEGV in the first backward pass after loading, on a loaded machine). On Linux the loader records
+     * its kernel thread id and the caller waits until {@code /proc/self/task/<tid>} is gone
+     * ({@link NativeThreads}).
+     *
      * @param folder the checkpoint folder
      * @param options device, precision and trainability
      * @param owned a resource the model takes over (its tokenizer)
@@ -55,7 +62,9 @@ public final class Checkpoints {
         }
         AtomicReference<T> model = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<String> tid = new AtomicReference<>();
         Thread loader = new Thread(() -> {
+            tid.set(NativeThreads.currentId());
             try {
                 model.set(loadHere(folder, device, options, owned, builder));
             } catch (Throwable e) {
@@ -72,6 +81,7 @@ public final class Checkpoints {
                 interrupted = true;
             }
         }
+        NativeThreads.awaitExit(tid.get());
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
