@@ -293,6 +293,7 @@ public final class HfHub {
         BlobDownload blobs = new BlobDownload(client, listener);
         try {
             Files.createDirectories(repo.resolve("blobs"));
+            requireSpace(repo.resolve("blobs"), info, id);
             Files.createDirectories(snapshot);
             for (RemoteFile f : info.files()) {
                 Path blob = blobs.fetch(inside(repo.resolve("blobs").resolve(f.etag())),
@@ -314,6 +315,20 @@ public final class HfHub {
                     + ": it is not an HF checkpoint with safetensors weights, nor a REFRAG folder");
         }
         return snapshot;
+    }
+
+    /** Refuses a download the cache's file system cannot hold, before any of it is written. */
+    private static void requireSpace(Path blobs, RevisionInfo info, HfModelId id) throws IOException {
+        long needed = 0;
+        for (RemoteFile f : info.files()) {
+            Path blob = blobs.resolve(f.etag());
+            needed += Files.isRegularFile(blob) && Files.size(blob) == f.size() ? 0 : f.size();
+        }
+        long free = Files.getFileStore(blobs).getUsableSpace();
+        if (needed > free) {
+            throw new ModelLoadException("model " + id + " needs " + needed + " more bytes in the Hugging Face cache, "
+                    + "which has " + free + " bytes free at " + blobs);
+        }
     }
 
     private synchronized HubHttp http() {

@@ -258,6 +258,15 @@ class HfHubSecurityTest {
     }
 
     @Test
+    void aModelLargerThanTheFreeSpaceIsRefusedBeforeAnyByteIsWritten() throws IOException {
+        fake.editInfo = i -> sibling(i, "model.safetensors").getAsJsonObject("lfs").addProperty("size",
+                Long.MAX_VALUE / 2);
+        var e = assertThrows(ModelLoadException.class, () -> hub(QUICK).resolve("acme/tiny"));
+        assertTrue(e.getMessage().contains("more bytes in the Hugging Face cache"), e.getMessage());
+        assertTrue(fake.requests.stream().noneMatch(r -> r.contains("/resolve/")), fake.requests.toString());
+    }
+
+    @Test
     void anEmptyFileIsAFileLikeAnyOther() throws IOException {
         fake.files.put("added_tokens.json", new byte[0]);
         Path snapshot = hub(QUICK).resolve("acme/tiny");
