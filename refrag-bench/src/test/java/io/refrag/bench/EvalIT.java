@@ -17,7 +17,7 @@ import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.testing.SharedModels;
-import io.refrag.core.train.TrainingCorpus;
+import io.refrag.core.corpus.TrainingCorpus;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

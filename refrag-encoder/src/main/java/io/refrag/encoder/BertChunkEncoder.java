@@ -13,7 +13,7 @@ import io.refrag.core.model.Pooling;
 import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
-import io.refrag.core.train.spi.TrainableEncoder;
+import io.refrag.core.spi.train.TrainableEncoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -12,7 +12,7 @@ import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.Tensors;
-import io.refrag.core.train.spi.TrainableProjector;
+import io.refrag.core.spi.train.TrainableProjector;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

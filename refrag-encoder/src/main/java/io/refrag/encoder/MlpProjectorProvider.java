@@ -3,7 +3,7 @@ package io.refrag.encoder;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Projector;
 import io.refrag.core.spi.ProjectorProvider;
-import io.refrag.core.train.spi.TrainableProjector;
+import io.refrag.core.spi.train.TrainableProjector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,7 +5,7 @@ import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.spi.PolicyProvider;
-import io.refrag.core.train.spi.TrainablePolicy;
+import io.refrag.core.spi.train.TrainablePolicy;
 
 import java.nio.file.Path;
 import java.util.Optional;

@@ -7,7 +7,7 @@ import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.Tensors;
-import io.refrag.core.train.spi.TrainablePolicy;
+import io.refrag.core.spi.train.TrainablePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -11,7 +11,7 @@ import io.refrag.core.eval.EvalRow;
 import io.refrag.core.eval.Evaluator;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.model.PolicyNames;
-import io.refrag.core.train.TrainingCorpus;
+import io.refrag.core.corpus.TrainingCorpus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

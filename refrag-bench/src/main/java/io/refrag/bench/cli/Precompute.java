@@ -3,7 +3,7 @@ package io.refrag.bench.cli;
 import io.refrag.core.Refrag;
 import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
-import io.refrag.core.train.TrainingCorpus;
+import io.refrag.core.corpus.TrainingCorpus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -2,8 +2,8 @@ package io.refrag.bench.cli;
 
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.spi.Providers;
-import io.refrag.core.train.CorpusSource;
-import io.refrag.core.train.TrainingCorpus;
+import io.refrag.core.corpus.CorpusSource;
+import io.refrag.core.corpus.TrainingCorpus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

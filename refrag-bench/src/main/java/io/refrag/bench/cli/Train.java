@@ -1,9 +1,9 @@
 package io.refrag.bench.cli;
 
-import io.refrag.core.train.StepReport;
-import io.refrag.core.train.TrainingListener;
-import io.refrag.core.train.TrainingResult;
-import io.refrag.core.train.TrainingTask;
+import io.refrag.train.StepReport;
+import io.refrag.train.TrainingListener;
+import io.refrag.train.TrainingResult;
+import io.refrag.train.TrainingTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

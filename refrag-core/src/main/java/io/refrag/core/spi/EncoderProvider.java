@@ -5,7 +5,7 @@ import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.ChunkEncoder;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Pooling;
-import io.refrag.core.train.spi.TrainableEncoder;
+import io.refrag.core.spi.train.TrainableEncoder;
 
 import java.nio.file.Path;
 import java.util.Set;

@@ -2,7 +2,7 @@ package io.refrag.core.spi;
 
 import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
-import io.refrag.core.train.spi.TrainablePolicy;
+import io.refrag.core.spi.train.TrainablePolicy;
 
 import java.nio.file.Path;
 import java.util.Optional;

@@ -3,7 +3,7 @@ package io.refrag.core.spi;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Projector;
-import io.refrag.core.train.spi.TrainableProjector;
+import io.refrag.core.spi.train.TrainableProjector;
 
 import java.nio.file.Path;
 

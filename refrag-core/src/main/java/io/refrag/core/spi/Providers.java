@@ -8,9 +8,9 @@ import io.refrag.core.model.ChunkEncoder;
 import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Pooling;
-import io.refrag.core.train.spi.TrainableDecoder;
-import io.refrag.core.train.spi.TrainableEncoder;
-import io.refrag.core.train.spi.TrainablePolicy;
+import io.refrag.core.spi.train.TrainableDecoder;
+import io.refrag.core.spi.train.TrainableEncoder;
+import io.refrag.core.spi.train.TrainablePolicy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -19,7 +19,7 @@ import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.TextTokenizer;
-import io.refrag.core.train.spi.TrainableDecoder;
+import io.refrag.core.spi.train.TrainableDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

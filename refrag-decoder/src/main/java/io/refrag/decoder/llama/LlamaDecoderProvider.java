@@ -4,7 +4,7 @@ import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.spi.DecoderProvider;
-import io.refrag.core.train.spi.TrainableDecoder;
+import io.refrag.core.spi.train.TrainableDecoder;
 
 import java.nio.file.Path;
 import java.util.Set;

@@ -1,8 +1,0 @@
-/**
- * REFRAG's fine-tuning hooks: reconstruction with a curriculum, next-paragraph continual pre-training and
- * reinforcement learning of the expansion policy, on DJL autograd with AdamW, a warm-up + cosine schedule, gradient
- * clipping, seeded data order and resumable safetensors checkpoints. Each task is a
- * {@link io.refrag.core.train.TrainingTask} (reconstruction, CPT, policy) over its own config and the common
- * {@link io.refrag.core.train.TrainingConfig}; {@link io.refrag.core.train.Part} names what trains.
- */
-package io.refrag.core.train;

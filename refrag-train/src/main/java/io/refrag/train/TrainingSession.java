@@ -1,0 +1,438 @@
+package io.refrag.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.training.GradientCollector;
+import io.refrag.core.RefragManifest;
+import io.refrag.core.chunk.Chunk;
+import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.RefragException;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.model.PolicyNames;
+import io.refrag.core.model.Precision;
+import io.refrag.core.plan.PromptPlan;
+import io.refrag.core.spi.Providers;
+import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.Tensors;
+import io.refrag.core.spi.train.Trainable;
+import io.refrag.core.spi.train.TrainableDecoder;
+import io.refrag.core.spi.train.TrainableEncoder;
+import io.refrag.core.spi.train.TrainablePolicy;
+import io.refrag.core.spi.train.TrainableProjector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * One training run's parts (decoder, encoder, projector, optionally a policy), the shared pieces of the tasks (chunk
+ * vectors, mixed input embeddings, token NLL) and the optimisation loop with checkpointing and resume.
+ */
+final class TrainingSession implements AutoCloseable {
+    /** Seed of the held-out samples, fixed so runs with different training seeds are evaluated alike. */
+    static final long EVAL_SEED = 0x5EEDL;
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
+
+    /** One step's forward and backward passes; returns the mean training loss. */
+    @FunctionalInterface
+    interface StepFunction {
+        double run(int step, int update, GradientCollector collector);
+    }
+
+    /**
+     * A context of chunks followed by the tokens to predict.
+     *
+     * @param context the chunks in document order
+     * @param targets the tokens after them
+     */
+    record Sample(List<Chunk> context, int[] targets) {
+    }
+
+    /** Builds the decoder input before the targets of held-out sample {@code i}. */
+    @FunctionalInterface
+    interface PrefixBuilder {
+        NDList prefix(NDManager m, Sample x, int i);
+    }
+
+    private final String task;
+    private final TrainingConfig config;
+    private final Set<Part> trains;
+    private final double servedFraction;
+    private final TrainableDecoder decoder;
+    private final TrainableEncoder encoder;
+    private final TrainableProjector projector;
+    private final TrainablePolicy policy;
+    private final NDManager manager;
+    private final ChunkedCorpus data;
+    private final Path decoderSource;
+    private final Path encoderSource;
+    private final Map<Chunk, float[]> vectors = new IdentityHashMap<>();
+    private final TrainingState state;
+    private String detail = "";
+
+    private TrainingSession(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
+        this.task = task;
+        this.config = config;
+        this.trains = EnumSet.copyOf(trains);
+        this.servedFraction = servedFraction;
+        this.state = new TrainingState(task, config.output(), config.options().steps());
+        RefragManifest init = config.initFrom() == null ? null : RefragManifest.read(config.initFrom());
+        this.decoderSource = init != null ? init.decoder() : config.decoder();
+        this.encoderSource = init != null && init.encoder() != null ? init.encoder() : config.encoder();
+        Path projectorSource = init != null ? init.projector() : null;
+        Path policySource = init != null ? init.policyFile() : null;
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            ModelOptions serving = new ModelOptions(config.device(), Precision.FP32);
+            ModelOptions training = serving.withTrainable();
+            this.decoder = opened(Providers.loadTrainableDecoder(decoderSource,
+                    trains.contains(Part.DECODER) ? training : serving), opened);
+            this.encoder = opened(Providers.loadTrainableEncoder(encoderSource,
+                    trains.contains(Part.ENCODER) ? training : serving, config.pooling()), opened);
+            this.projector = opened(projectorSource != null
+                    ? Providers.projectors().loadTrainable(projectorSource, encoder.hiddenSize(),
+                            decoder.info().hiddenSize(), serving)
+                    : Providers.projectors().createTrainable(encoder.hiddenSize(), decoder.info().hiddenSize(),
+                            config.options().seed(), serving), opened);
+            if (projector.inputSize() != encoder.hiddenSize()
+                    || projector.outputSize() != decoder.info().hiddenSize()) {
+                throw new InvalidRequestException("projector maps " + projector.inputSize() + " -> "
+                        + projector.outputSize() + " but the encoder gives " + encoder.hiddenSize()
+                        + " and the decoder needs " + decoder.info().hiddenSize());
+            }
+            this.policy = !trains.contains(Part.POLICY) ? null : opened(policySource != null
+                    ? Providers.loadTrainablePolicy(policySource, serving)
+                    : Providers.createTrainablePolicy(decoder.info().hiddenSize(), config.options().seed(), serving),
+                    opened);
+            this.data = new ChunkedCorpus(config.corpus().resolve(decoder), config.heldOutDocuments(),
+                    decoder.tokenizer(), config.k());
+            this.manager = NDManager.newBaseManager(Devices.resolve(config.device()));
+        } catch (RuntimeException e) {
+            for (AutoCloseable c : opened) {
+                closeQuietly(c);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a run's parts and data.
+     *
+     * @param task the task's name (checked on resume)
+     * @param config what every task needs
+     * @param trains the parts that train; a policy is loaded only when it trains
+     * @param servedFraction the expansion fraction the exported {@code refrag.json} serves with
+     * @return the session
+     */
+    static TrainingSession open(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
+        return new TrainingSession(task, config, trains, servedFraction);
+    }
+
+    private static <T extends AutoCloseable> T opened(T part, List<AutoCloseable> opened) {
+        opened.add(part);
+        return part;
+    }
+
+    /** @return the decoder */
+    TrainableDecoder decoder() {
+        return decoder;
+    }
+
+    /** @return the policy being trained, or null when none trains */
+    TrainablePolicy policy() {
+        return policy;
+    }
+
+    /** @return a manager for one sample's arrays, closed by the caller */
+    NDManager newScope() {
+        return manager.newSubManager();
+    }
+
+    /**
+     * @param heldOut draw from the held-out documents (else the training ones)
+     * @param chunks consecutive full chunks wanted
+     * @param r the sample's random source
+     * @return a random window of {@code chunks} chunks of one document
+     */
+    List<Chunk> window(boolean heldOut, int chunks, Random r) {
+        return data.window(heldOut, chunks, r);
+    }
+
+    /** @return {@code contextTokens / k} context chunks, then the next {@code targetTokens} tokens of the document */
+    Sample nextParagraph(NextParagraph shape, boolean heldOut, Random r) {
+        int contextChunks = shape.contextChunks(config.k());
+        int targetChunks = (shape.targetTokens() + config.k() - 1) / config.k();
+        List<Chunk> w = data.window(heldOut, contextChunks + targetChunks, r);
+        int[] next = tokens(w.subList(contextChunks, w.size()));
+        return new Sample(w.subList(0, contextChunks), Arrays.copyOf(next, shape.targetTokens()));
+    }
+
+    /** @return the fixed held-out samples of a next-paragraph task, their chunks already encoded */
+    List<Sample> evalSamples(NextParagraph shape) {
+        List<Sample> eval = new ArrayList<>();
+        for (int i = 0; i < config.evalSamples(); i++) {
+            eval.add(nextParagraph(shape, true, ChunkedCorpus.random(EVAL_SEED, 0, i)));
+        }
+        prefetch(eval.stream().map(Sample::context).toList());
+        return eval;
+    }
+
+    /** @return mean NLL per target token over the samples, each after the prefix the builder gives */
+    double meanNll(List<Sample> eval, PrefixBuilder prefix) {
+        double sum = 0;
+        long n = 0;
+        for (int i = 0; i < eval.size(); i++) {
+            Sample x = eval.get(i);
+            try (NDManager m = newScope()) {
+                sum += targetNll(m, prefix.prefix(m, x, i), x.targets()).getFloat() * x.targets().length;
+                n += x.targets().length;
+            }
+        }
+        return sum / n;
+    }
+
+    /** @return the chunks' token ids, concatenated */
+    static int[] tokens(List<Chunk> chunks) {
+        return chunks.stream().flatMapToInt(c -> Arrays.stream(c.tokenIds())).toArray();
+    }
+
+    // ---- shared pieces of the tasks ----
+
+    /** Encodes, once, every chunk of these samples that the frozen encoder has not seen yet. */
+    void prefetch(List<List<Chunk>> samples) {
+        if (trains.contains(Part.ENCODER)) {
+            return;
+        }
+        Set<Chunk> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Chunk> missing = new ArrayList<>();
+        for (List<Chunk> s : samples) {
+            for (Chunk c : s) {
+                if (!vectors.containsKey(c) && seen.add(c)) {
+                    missing.add(c);
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            float[][] v = encoder.encode(missing.stream().map(Chunk::text).toList());
+            for (int i = 0; i < v.length; i++) {
+                vectors.put(missing.get(i), v[i]);
+            }
+        }
+    }
+
+    /** @return projected chunk embeddings {@code [chunks, decoderHidden]} (differentiable when parts train) */
+    NDArray chunkEmbeddings(NDManager m, List<Chunk> chunks) {
+        NDArray encoded;
+        if (trains.contains(Part.ENCODER)) {
+            encoded = encoder.encode(m, chunks.stream().map(Chunk::text).toList());
+        } else {
+            prefetch(List.of(chunks));
+            float[][] rows = chunks.stream().map(vectors::get).toArray(float[][]::new);
+            encoded = Tensors.fromRows(m, rows, encoder.hiddenSize(), i -> "encoder returned a vector of "
+                    + rows[i].length + " values for chunk " + i); // [chunks, encoderHidden]
+        }
+        return projector.forward(encoded); // [chunks, decoderHidden]
+    }
+
+    /** @return token embeddings {@code [ids.length, hidden]} */
+    private NDArray tokenEmbeddings(NDManager m, int[] ids) {
+        return decoder.inputsEmbeds(m.create(ids));
+    }
+
+    /** @return the plan of a sample's context: BOS, then its chunks in order, none expanded */
+    PromptPlan plan(List<Chunk> context) {
+        return PromptPlan.builder(decoder.info()).chunks(context).build();
+    }
+
+    /**
+     * Renders a plan as decoder input rows, as serving does: token runs through the decoder's embeddings, compressed
+     * chunks as projected embeddings (differentiable when parts train).
+     *
+     * @return the rows, one array {@code [run length, hidden]} per run
+     */
+    NDList embed(NDManager m, PromptPlan plan) {
+        int[] compressed = plan.compressedChunks();
+        NDArray rows = compressed.length == 0 ? null
+                : chunkEmbeddings(m, Arrays.stream(compressed).mapToObj(plan.chunks()::get).toList()); // [n, hidden]
+        NDList out = new NDList();
+        int row = 0;
+        for (PromptPlan.Run run : plan.runs()) {
+            if (run instanceof PromptPlan.TokenRun t) {
+                out.add(tokenEmbeddings(m, t.ids()));
+            } else if (run instanceof PromptPlan.CompressedRun c) {
+                out.add(rows.get(new NDIndex("{}:{}", row, row + c.chunks().length)));
+                row += c.chunks().length;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Mean NLL of {@code targets} after {@code prefix}: the prefix, then all targets but the last, in one forward
+     * pass; loss on the targets only.
+     *
+     * @param prefix input rows before the first target (at least one)
+     * @return scalar mean NLL (differentiable)
+     */
+    NDArray targetNll(NDManager m, NDList prefix, int[] targets) {
+        int prefixLength = 0;
+        NDList parts = new NDList();
+        for (NDArray p : prefix) {
+            prefixLength += Math.toIntExact(p.getShape().get(0));
+            parts.add(p);
+        }
+        if (prefixLength == 0) {
+            throw new InvalidRequestException("scoring targets needs at least one prefix position (the decoder has no "
+                    + "BOS token)");
+        }
+        if (targets.length > 1) {
+            parts.add(tokenEmbeddings(m, Arrays.copyOf(targets, targets.length - 1)));
+        }
+        NDArray x = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0); // [prefix + targets - 1, hidden]
+        NDArray logits = decoder.logits(x, prefixLength - 1); // [targets, vocab]
+        return Tensors.tokenNll(logits, m.create(targets)).mean();
+    }
+
+    /** Sets the progress detail shown with the next step reports. */
+    void detail(String d) {
+        detail = d;
+    }
+
+    // ---- the loop ----
+
+    /**
+     * Trains for the configured steps (resuming from the output folder when asked), checkpoints and exports.
+     *
+     * @return the last step's loss
+     */
+    double run(StepFunction fn, int updatesPerStep, TrainingListener listener) {
+        TrainingOptions o = config.options();
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        Map<String, Double> scale = new LinkedHashMap<>();
+        if (trains.contains(Part.PROJECTOR)) {
+            addPart("projector.", projector, 1.0, params, scale);
+        }
+        if (trains.contains(Part.ENCODER)) {
+            addPart("encoder.", encoder, o.encoderLearningRate() / o.learningRate(), params, scale);
+        }
+        if (trains.contains(Part.DECODER)) {
+            addPart("decoder.", decoder, o.decoderLearningRate() / o.learningRate(), params, scale);
+        }
+        if (policy != null) {
+            addPart("policy.", policy, 1.0, params, scale);
+        }
+        LearningRateSchedule schedule = o.schedule();
+        long start = System.nanoTime();
+        double loss = Double.NaN;
+        try (AdamW optimizer = new AdamW(params, scale, o)) {
+            int first = config.resume() ? state.restore(params, optimizer) : 0;
+            for (int step = first; step < o.steps(); step++) {
+                double lr = schedule.at(step);
+                double norm = 0;
+                for (int u = 0; u < updatesPerStep; u++) {
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        loss = fn.run(step, u, gc);
+                    }
+                    if (!Double.isFinite(loss)) {
+                        throw new RefragException("training diverged at step " + (step + 1) + ": the loss is " + loss
+                                + "; nothing of this step was saved (the last checkpoint in " + config.output()
+                                + " is intact); lower the learning rate or check the data");
+                    }
+                    norm = optimizer.step(lr, o.maxGradNorm());
+                }
+                if (!Double.isFinite(norm)) {
+                    LOG.warn("step {}: non-finite gradient norm, update skipped", step + 1);
+                }
+                listener.onStep(new StepReport(task, step + 1, o.steps(), loss, lr, norm, detail,
+                        (System.nanoTime() - start) / 1_000_000));
+                if (o.checkpointEvery() > 0 && (step + 1) % o.checkpointEvery() == 0 && step + 1 < o.steps()) {
+                    save(step + 1, params, optimizer);
+                }
+            }
+            save(o.steps(), params, optimizer);
+        }
+        return loss;
+    }
+
+    /** Adds a part's parameters under {@code prefix} with their learning-rate scale. */
+    private static void addPart(String prefix, Trainable part, double learningRateScale, Map<String, NDArray> params,
+            Map<String, Double> scale) {
+        part.parameters().forEach((n, t) -> {
+            params.put(prefix + n, t);
+            scale.put(prefix + n, learningRateScale);
+        });
+    }
+
+    private void save(int step, Map<String, NDArray> params, AdamW optimizer) {
+        Map<String, float[]> values = new LinkedHashMap<>();
+        params.forEach((n, t) -> values.put(n, t.toFloatArray()));
+        values.forEach((n, v) -> {
+            for (float x : v) {
+                if (!Float.isFinite(x)) {
+                    throw new RefragException("training diverged before step " + step + ": parameter '" + n
+                            + "' holds " + x + "; nothing was exported (the last checkpoint in " + config.output()
+                            + " is intact); lower the learning rate");
+                }
+            }
+        });
+        Path out = config.output();
+        try {
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw new RefragException("cannot create output folder " + out + ": " + e.getMessage(), e);
+        }
+        projector.save(out.resolve("projector.safetensors"));
+        boolean trainDecoder = trains.contains(Part.DECODER);
+        boolean trainEncoder = trains.contains(Part.ENCODER);
+        if (trainDecoder) {
+            decoder.saveCheckpoint(out.resolve("decoder"));
+        }
+        if (trainEncoder) {
+            encoder.saveCheckpoint(out.resolve("encoder"));
+        }
+        RefragManifest manifest = RefragManifest.of(trainDecoder ? out.resolve("decoder") : decoderSource)
+                .withEncoder(trainEncoder ? out.resolve("encoder") : encoderSource, config.pooling())
+                .withProjector(out.resolve("projector.safetensors"))
+                .withDefaults(config.k(), servedFraction);
+        if (policy != null) {
+            policy.save(out.resolve("policy.safetensors"));
+            manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve("policy.safetensors"));
+        }
+        manifest.write(out);
+        state.write(step, params, values, optimizer);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.debug("ignored close failure", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+        for (AutoCloseable c : new AutoCloseable[] {policy, projector, encoder, decoder}) {
+            if (c != null) {
+                closeQuietly(c);
+            }
+        }
+    }
+}
