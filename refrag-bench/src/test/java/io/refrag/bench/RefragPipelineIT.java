@@ -12,7 +12,7 @@ import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.cache.LruChunkCache;
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.ContextTooLongException;

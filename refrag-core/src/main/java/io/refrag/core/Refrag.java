@@ -4,7 +4,7 @@ import io.refrag.core.cache.ChunkEmbeddingCache;
 import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.InvalidRequestException;

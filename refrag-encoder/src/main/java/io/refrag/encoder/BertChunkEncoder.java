@@ -68,7 +68,8 @@ public final class BertChunkEncoder implements TrainableEncoder {
     static BertChunkEncoder load(Path folder, JsonConfig hf, ModelOptions options, Pooling pooling) {
         BertConfig config = BertConfig.from(hf);
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, true, config.maxTokens());
-        return Checkpoints.load(folder, options, tokenizer, (weights, manager) -> {
+        return Checkpoints.load(folder, options.device(), options.precision().dataType(), options.trainable(),
+                tokenizer, (weights, manager) -> {
             BertModel model = BertModel.load(config, weights, options.precision().dataType());
             if (pooling == Pooling.POOLER && !model.hasPooler()) {
                 throw new ModelLoadException(folder + " has no pooler.dense weights; pooling 'pooler' is unavailable, "

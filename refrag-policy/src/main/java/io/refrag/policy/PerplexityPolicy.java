@@ -1,6 +1,6 @@
 package io.refrag.policy;
 
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.PolicyInput;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.CausalDecoder;

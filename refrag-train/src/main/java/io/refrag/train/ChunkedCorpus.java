@@ -1,6 +1,6 @@
 package io.refrag.train;
 
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.chunk.Chunker;
 import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.core.exception.InvalidRequestException;

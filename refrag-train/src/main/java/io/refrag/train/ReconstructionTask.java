@@ -2,7 +2,7 @@ package io.refrag.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.tensor.Tensors;
 
 import java.util.ArrayList;

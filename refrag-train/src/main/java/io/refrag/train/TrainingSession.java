@@ -8,7 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.model.ModelOptions;

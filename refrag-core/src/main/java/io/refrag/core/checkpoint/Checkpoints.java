@@ -2,8 +2,8 @@ package io.refrag.core.checkpoint;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.refrag.core.exception.ModelLoadException;
-import io.refrag.core.model.ModelOptions;
 import io.refrag.core.tensor.Devices;
 
 import java.nio.file.Path;
@@ -45,18 +45,21 @@ public final class Checkpoints {
      * ({@link NativeThreads}).
      *
      * @param folder the checkpoint folder
-     * @param options device, precision and trainability
+     * @param device where the weights go: a device name ({@link Devices#resolve})
+     * @param type the weights' precision
+     * @param trainable whether the model trains (its weights' manager then stays open to gradients)
      * @param owned a resource the model takes over (its tokenizer)
      * @param builder builds the model from the weights
      * @param <T> the model type
      * @return the model
      */
-    public static <T> T load(Path folder, ModelOptions options, AutoCloseable owned, ModelBuilder<T> builder) {
+    public static <T> T load(Path folder, String device, DataType type, boolean trainable, AutoCloseable owned,
+            ModelBuilder<T> builder) {
         // the engine starts here, on the caller's thread, as before: DJL switches autograd off on the thread that
         // starts it (a per-thread PyTorch setting), and starting it runs no parallel operation
-        Device device;
+        Device on;
         try {
-            device = Devices.resolve(options.device());
+            on = Devices.resolve(device);
         } catch (RuntimeException e) {
             throw closing(owned, e);
         }
@@ -66,7 +69,7 @@ public final class Checkpoints {
         Thread loader = new Thread(() -> {
             tid.set(NativeThreads.currentId());
             try {
-                model.set(loadHere(folder, device, options, owned, builder));
+                model.set(loadHere(folder, on, type, trainable, owned, builder));
             } catch (Throwable e) {
                 failure.set(e);
             }
@@ -98,12 +101,12 @@ public final class Checkpoints {
         return model.get();
     }
 
-    private static <T> T loadHere(Path folder, Device device, ModelOptions options, AutoCloseable owned,
+    private static <T> T loadHere(Path folder, Device device, DataType type, boolean trainable, AutoCloseable owned,
             ModelBuilder<T> builder) {
         NDManager manager = NDManager.newBaseManager(device);
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.openFolder(folder)) {
-            T model = builder.build(new WeightLoader(ckpt, manager, options.precision().dataType()), manager);
-            if (!options.trainable()) {
+            T model = builder.build(new WeightLoader(ckpt, manager, type), manager);
+            if (!trainable) {
                 manager.cap();
             }
             return model;

@@ -1,6 +1,7 @@
 package io.refrag.core.chunk;
 
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.tokenizer.TextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
 

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * A loaded, immutable causal language model that serves many concurrent requests; each request owns a
- * {@link DecoderSession}. Implemented by refrag-decoder (LLaMA) and found through {@link io.refrag.core.spi.DecoderProvider}.
+ * {@link DecoderSession}. Implemented by refrag-decoder (LLaMA) and found through {@code DecoderProvider} (package
+ * {@code spi}).
  */
 public interface CausalDecoder extends AutoCloseable {
 

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * A light encoder (RoBERTa/BERT) that maps each chunk's text to one vector. Immutable and thread-safe; implemented by
- * refrag-encoder and found through {@link io.refrag.core.spi.EncoderProvider}.
+ * refrag-encoder and found through {@code EncoderProvider} (package {@code spi}).
  */
 public interface ChunkEncoder extends AutoCloseable {
 

@@ -1,6 +1,5 @@
 package io.refrag.core.model;
 
-import io.refrag.core.chunk.Chunk;
 
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package io.refrag.core.plan;
 
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.model.DecoderInfo;
 import io.refrag.core.model.DecoderInput;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.testing.SharedModels;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import org.junit.jupiter.api.AfterAll;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.refrag.core.chunk.Chunk;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.model.DecoderInfo;
 import io.refrag.core.model.DecoderInput;

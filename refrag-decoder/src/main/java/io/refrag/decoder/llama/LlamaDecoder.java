@@ -89,7 +89,8 @@ public final class LlamaDecoder implements TrainableDecoder {
     static LlamaDecoder load(Path folder, JsonConfig hf, ModelOptions options) {
         LlamaConfig config = LlamaConfig.from(hf);
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
-        return Checkpoints.load(folder, options, tokenizer, (weights, manager) -> {
+        return Checkpoints.load(folder, options.device(), options.precision().dataType(), options.trainable(),
+                tokenizer, (weights, manager) -> {
             LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType(),
                     rowBlocks(manager, options));
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,

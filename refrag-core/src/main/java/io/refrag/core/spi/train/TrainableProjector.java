@@ -15,7 +15,7 @@ public interface TrainableProjector extends Projector, Trainable {
     NDArray forward(NDArray vectors);
 
     /**
-     * Writes the weights atomically in the layout {@link io.refrag.core.spi.ProjectorProvider#load} reads.
+     * Writes the weights atomically in the layout {@code ProjectorProvider.load} reads.
      *
      * @param file target safetensors file
      */

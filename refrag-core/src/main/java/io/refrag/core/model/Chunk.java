@@ -1,4 +1,4 @@
-package io.refrag.core.chunk;
+package io.refrag.core.model;
 
 /**
  * One chunk of a passage: at most k decoder tokens (the last chunk of a passage may be shorter).
