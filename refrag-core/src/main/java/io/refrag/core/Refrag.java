@@ -4,9 +4,7 @@ import io.refrag.core.cache.ChunkEmbeddingCache;
 import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
-import io.refrag.core.model.Chunk;
 import io.refrag.core.chunk.ChunkEmbedder;
-import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.BatchedGenerator;
@@ -15,25 +13,17 @@ import io.refrag.core.generate.Generator;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ChunkEncoder;
-import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
-import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Projector;
-import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.spi.Providers;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
-import java.util.function.Supplier;
 
 /**
  * The REFRAG pipeline: chunk the context, encode and project chunks (through the cache), let a policy pick chunks to
@@ -44,23 +34,16 @@ import java.util.function.Supplier;
  */
 public final class Refrag implements AutoCloseable {
     /** How long {@link #close()} waits for requests in flight. */
-    public static final int CLOSE_WAIT_SECONDS = 60;
+    public static final int CLOSE_WAIT_SECONDS = Lifecycle.CLOSE_WAIT_SECONDS;
     private final CausalDecoder decoder;
     private final ChunkEncoder encoder;
     private final Projector projector;
     private final ChunkEmbeddingCache cache;
     private final BatchedGenerator batcher; // null: each request decodes alone
-    private final ChunkEmbedder embedder;
-    private final Chunker chunker;
     private final RefragOptions defaults;
     private final String defaultPolicy;
-    private final Path policyFile;
-    private final ModelOptions modelOptions;
-    private final Map<String, ExpansionPolicy> policies = new ConcurrentHashMap<>();
-    /** Requests hold the read lock; {@link #close()} takes the write lock once they are done. */
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closed;
-    private boolean partsClosed;
+    private final Lifecycle lifecycle = new Lifecycle();
+    private final RequestPipeline pipeline;
 
     private Refrag(Builder b) {
         this.decoder = b.decoder;
@@ -70,13 +53,9 @@ public final class Refrag implements AutoCloseable {
         this.batcher = b.maxBatch > 1 ? new BatchedGenerator(b.decoder, b.maxBatch) : null;
         this.defaults = b.defaults;
         this.defaultPolicy = b.policyName;
-        this.policyFile = b.policyFile;
-        this.modelOptions = b.modelOptions;
-        this.chunker = new Chunker(decoder.tokenizer());
-        this.embedder = encoder == null ? null : new ChunkEmbedder(encoder, projector, cache);
-        if (b.policy != null) {
-            policies.put(b.policy.name(), b.policy);
-        }
+        this.pipeline = new RequestPipeline(decoder, encoder, encoder == null ? null
+                : new ChunkEmbedder(encoder, projector, cache), b.policyName, b.policyFile, b.modelOptions, b.policy,
+                lifecycle);
     }
 
     /** @return a builder; the decoder is required, the encoder for REFRAG (non-full-context) requests */
@@ -143,7 +122,7 @@ public final class Refrag implements AutoCloseable {
         }
         try {
             if (!m.policy().equals(PolicyNames.NONE)) {
-                refrag.policy(m.policy()); // a bad policy name or file fails here, not at the first request
+                refrag.pipeline.policy(m.policy()); // a bad policy name or file fails here, not at the first request
             }
         } catch (RuntimeException e) {
             refrag.close();
@@ -195,12 +174,11 @@ public final class Refrag implements AutoCloseable {
      *     written (checked before encoding and again after)
      */
     public int precompute(List<String> passages, int k, BiConsumer<Integer, Integer> progress) {
-        return inFlight(() -> {
-            ChunkEmbedder emb = requireEncoder();
-            requireChunkSize(RefragOptions.builder().optK(k).build().k());
+        return lifecycle.inFlight(() -> {
+            List<String> texts = pipeline.chunkTexts(passages, RefragOptions.builder().optK(k).build().k());
             cache.persist();
-            List<String> texts = chunker.chunk(passages, k).stream().map(Chunk::text).toList();
-            emb.precompute(texts, 256, progress == null ? null : done -> progress.accept(done, texts.size()));
+            pipeline.requireEncoder().precompute(texts, 256, progress == null ? null
+                    : done -> progress.accept(done, texts.size()));
             cache.persist();
             return texts.size();
         });
@@ -214,7 +192,7 @@ public final class Refrag implements AutoCloseable {
      * @return the full-context length
      */
     public int fullContextTokens(RefragRequest request) {
-        return inFlight(() -> planUnguarded(request, defaults.k()).fullContextLength());
+        return lifecycle.inFlight(() -> pipeline.planHere(request, defaults.k()).fullContextLength());
     }
 
     /**
@@ -226,228 +204,25 @@ public final class Refrag implements AutoCloseable {
      * @return text, decisions, lengths and timings
      */
     public RefragResult generate(RefragRequest request, RefragOptions options) {
-        return inFlight(() -> {
+        return lifecycle.inFlight(() -> {
             long start = System.nanoTime();
-            Prepared p = prepare(planUnguarded(request, options.k()), request.queryText(), options);
+            RequestPipeline.Prepared p = pipeline.prepareHere(pipeline.planHere(request, options.k()),
+                    request.queryText(), options);
             GenerationResult g = batcher != null ? batcher.generate(p.input(), options.generation(), start)
                     : Generator.generate(decoder, p.input(), options.generation(), start);
-            return new RefragResult(g, decisions(p.plan()), p.input().length(), p.plan().fullContextLength(),
+            return new RefragResult(g, p.decisions(), p.input().length(), p.plan().fullContextLength(),
                     p.encodeMillis(), p.policyMillis(), p.cacheHits());
         });
     }
 
     /**
-     * A prompt as the decoder receives it under some options.
+     * The stages before generation, for callers that build plans themselves (the evaluator scores targets after a
+     * prompt): an internal type, documented on {@link RequestPipeline}.
      *
-     * @param plan the plan with the policy's expanded set
-     * @param input the assembled decoder input
-     * @param encodeMillis time to embed the chunks and assemble the input (tokenization and the policy excluded; about
-     *     zero in full-context mode)
-     * @param policyMillis time the policy took
-     * @param cacheHits chunk embeddings served by the cache
+     * @return the pipeline's request stages
      */
-    public record Prepared(PromptPlan plan, DecoderInput input, double encodeMillis, double policyMillis,
-            int cacheHits) {
-    }
-
-    /**
-     * Runs the steps before generation on a plan built by the caller (evaluation scores targets after it): select
-     * the chunks to expand, embed the compressed ones, assemble the decoder input.
-     *
-     * @param plan the prompt's layout, none expanded (see {@link PromptPlan#builder})
-     * @param query text a query-aware policy compares chunks with (may be empty)
-     * @param options per-request options (k is the plan's business)
-     * @return the decoder input and what it cost
-     */
-    public Prepared prepare(PromptPlan plan, String query, RefragOptions options) {
-        return inFlight(() -> {
-            long start = System.nanoTime();
-            Selection selection = select(plan, query, options);
-            ChunkEmbedder.Embedded embedded = embed(selection, options);
-            DecoderInput input = selection.plan().toDecoderInput(embedded.rows());
-            decoder.info().requireFits(input.length(), describe(options), lengthHint(options));
-            long encodeNanos = System.nanoTime() - start - selection.policyNanos();
-            return new Prepared(selection.plan(), input, encodeNanos / 1e6, selection.policyNanos() / 1e6,
-                    embedded.cacheHits());
-        });
-    }
-
-    /**
-     * Step 1 of a request: tokenize its text segments and chunk its context segments, in document order, after BOS.
-     *
-     * @param request the segments
-     * @param k decoder tokens per chunk
-     * @return the plan, every chunk compressed
-     */
-    public PromptPlan plan(RefragRequest request, int k) {
-        return inFlight(() -> planUnguarded(request, k));
-    }
-
-    private PromptPlan planUnguarded(RefragRequest request, int k) {
-        PromptPlan.Builder plan = PromptPlan.builder(decoder.info());
-        for (RefragRequest.Segment s : request.segments()) {
-            if (s instanceof RefragRequest.Text t) {
-                plan.tokens(decoder.tokenizer().encode(t.text()).ids());
-            } else if (s instanceof RefragRequest.Context c) {
-                plan.chunks(chunker.chunk(c.passages(), k));
-            }
-        }
-        return plan.build();
-    }
-
-    /**
-     * The plan with its expanded set, the chunk embeddings computed on the way (by chunk index; null where not yet
-     * computed) and what that cost.
-     */
-    private record Selection(PromptPlan plan, float[][] embeddings, int cacheHits, long policyNanos) {
-    }
-
-    /** A chunk of k decoder tokens must fit the encoder's input, or its embedding would silently drop the rest. */
-    private void requireChunkSize(int k) {
-        if (k > encoder.maxTokens()) {
-            throw new InvalidRequestException("k = " + k + " decoder tokens per chunk exceeds the encoder's maximum "
-                    + "input of " + encoder.maxTokens() + " tokens: its chunks would be truncated; use a smaller k");
-        }
-    }
-
-    /** 2. Let the policy pick the chunks to expand; check the shortest possible input fits before native work. */
-    private Selection select(PromptPlan plan, String query, RefragOptions options) {
-        int n = plan.chunks().size();
-        if (options.fullContext() || n == 0) {
-            decoder.info().requireFits(plan.fullContextLength(), describe(options), lengthHint(options));
-            return new Selection(plan.withAllExpanded(), new float[n][], 0, 0);
-        }
-        ChunkEmbedder emb = requireEncoder();
-        requireChunkSize(options.k());
-        int budget = options.budget(n);
-        decoder.info().requireFits(plan.minLength(budget), describe(options), lengthHint(options));
-        String name = options.policy() != null ? options.policy() : defaultPolicy;
-        if (name.equals(PolicyNames.NONE)) {
-            return new Selection(plan, new float[n][], 0, 0); // expands nothing, by its definition
-        }
-        ExpansionPolicy policy = policy(name);
-        if (budget == 0 && policy.usesBudget()) {
-            return new Selection(plan, new float[n][], 0, 0);
-        }
-        float[][] embeddings = new float[n][];
-        int cacheHits = 0;
-        if (policy.needsChunkEmbeddings()) {
-            ChunkEmbedder.Embedded e = emb.embed(plan.chunks().stream().map(Chunk::text).toList(), options.useCache());
-            embeddings = e.rows();
-            cacheHits = e.cacheHits();
-        }
-        float[] queryEmbedding = null;
-        if (policy.needsQueryEmbedding()) {
-            queryEmbedding = emb.embed(List.of(query.isBlank() ? " " : query), options.useCache()).rows()[0];
-        }
-        long p0 = System.nanoTime();
-        int[] picked = policy.select(new PolicyInput(plan.chunks(), policy.needsChunkEmbeddings() ? embeddings : null,
-                query, queryEmbedding, decoder, options.generation().seed()), budget);
-        long policyNanos = System.nanoTime() - p0;
-        try {
-            return new Selection(plan.withExpanded(picked), embeddings, cacheHits, policyNanos);
-        } catch (RefragException e) {
-            throw new RefragException("policy '" + policy.name() + "' returned " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * 3. Embed the compressed chunks the policy did not already embed.
-     *
-     * @return embeddings by chunk index (null for expanded chunks) and the cache hits of the whole request
-     */
-    private ChunkEmbedder.Embedded embed(Selection selection, RefragOptions options) {
-        float[][] rows = selection.embeddings();
-        List<Integer> todo = Arrays.stream(selection.plan().compressedChunks()).filter(i -> rows[i] == null).boxed()
-                .toList();
-        if (todo.isEmpty()) {
-            return new ChunkEmbedder.Embedded(rows, selection.cacheHits());
-        }
-        List<Chunk> chunks = selection.plan().chunks();
-        ChunkEmbedder.Embedded e = requireEncoder().embed(todo.stream().map(i -> chunks.get(i).text()).toList(),
-                options.useCache());
-        for (int j = 0; j < todo.size(); j++) {
-            rows[todo.get(j)] = e.rows()[j];
-        }
-        return new ChunkEmbedder.Embedded(rows, selection.cacheHits() + e.cacheHits());
-    }
-
-    private static List<RefragResult.ChunkDecision> decisions(PromptPlan plan) {
-        List<RefragResult.ChunkDecision> out = new ArrayList<>();
-        for (int i = 0; i < plan.chunks().size(); i++) {
-            Chunk c = plan.chunks().get(i);
-            out.add(new RefragResult.ChunkDecision(c.passage(), c.index(), c.length(), plan.isExpanded(i)));
-        }
-        return List.copyOf(out);
-    }
-
-    private static String describe(RefragOptions o) {
-        return o.fullContext() ? "full-context input" : "REFRAG decoder input";
-    }
-
-    private static String lengthHint(RefragOptions o) {
-        return o.fullContext()
-                ? "use REFRAG mode (compression) or fewer passages"
-                : "use a larger k (now " + o.k() + "), a smaller expansion fraction or budget, or fewer passages";
-    }
-
-    private ChunkEmbedder requireEncoder() {
-        if (embedder == null) {
-            throw new InvalidRequestException("REFRAG mode needs a chunk encoder; build the pipeline with an encoder "
-                    + "or request full-context mode");
-        }
-        return embedder;
-    }
-
-    private ExpansionPolicy policy(String name) {
-        return policies.computeIfAbsent(name,
-                n -> Providers.loadPolicy(n, n.equals(defaultPolicy) ? policyFile : null, modelOptions));
-    }
-
-    /**
-     * Closes every part, even when some fail.
-     *
-     * @param parts the parts (null entries are skipped)
-     * @return the first failure, the others added to it as suppressed, or null
-     */
-    private static RuntimeException closeAll(List<? extends AutoCloseable> parts) {
-        RuntimeException failure = null;
-        for (AutoCloseable c : parts) {
-            if (c == null) {
-                continue;
-            }
-            try {
-                c.close();
-            } catch (Exception e) {
-                RuntimeException r = e instanceof RuntimeException re ? re
-                        : new RefragException("closing " + c + " failed: " + e.getMessage(), e);
-                if (failure == null) {
-                    failure = r;
-                } else {
-                    failure.addSuppressed(r);
-                }
-            }
-        }
-        return failure;
-    }
-
-    /**
-     * Runs a request unless the pipeline is closed; {@link #close()} waits for it.
-     *
-     * @throws RefragException "pipeline is closed" once {@link #close()} has begun
-     */
-    private <T> T inFlight(Supplier<T> request) {
-        if (!lifecycle.readLock().tryLock()) {
-            throw new RefragException("pipeline is closed: no new requests after close()");
-        }
-        try {
-            if (closed) {
-                throw new RefragException("pipeline is closed: no new requests after close()");
-            }
-            return request.get();
-        } finally {
-            lifecycle.readLock().unlock();
-        }
+    public RequestPipeline pipeline() {
+        return pipeline;
     }
 
     /**
@@ -459,33 +234,13 @@ public final class Refrag implements AutoCloseable {
      */
     @Override
     public void close() {
-        closed = true;
-        boolean drained;
-        try {
-            drained = lifecycle.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RefragException("interrupted while close() waited for requests in flight", e);
-        }
-        if (!drained) {
-            throw new RefragException("close(): requests still in flight after " + CLOSE_WAIT_SECONDS + " s; the "
-                    + "pipeline's parts are left open");
-        }
-        try {
-            if (!partsClosed) {
-                partsClosed = true;
-                List<AutoCloseable> parts = new ArrayList<>();
-                parts.add(batcher);
-                parts.addAll(policies.values());
-                parts.addAll(Arrays.asList(cache, projector, encoder, decoder));
-                RuntimeException failure = closeAll(parts);
-                if (failure != null) {
-                    throw failure;
-                }
-            }
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
+        lifecycle.close(() -> {
+            List<AutoCloseable> parts = new ArrayList<>();
+            parts.add(batcher);
+            parts.addAll(pipeline.loadedPolicies());
+            parts.addAll(Arrays.asList(cache, projector, encoder, decoder));
+            return parts;
+        });
     }
 
     /** Builds a {@link Refrag}; {@code setX} for required parts, {@code optX} for optional ones. */
@@ -634,7 +389,7 @@ public final class Refrag implements AutoCloseable {
 
         /** Closes what was opened when building fails; the build's own exception is the one that matters. */
         private void closeParts() {
-            closeAll(Arrays.asList(projector, encoder, decoder, cache));
+            Lifecycle.closeAll(Arrays.asList(projector, encoder, decoder, cache));
         }
     }
 }

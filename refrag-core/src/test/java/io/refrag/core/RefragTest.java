@@ -190,7 +190,7 @@ class RefragTest {
             assertFalse(inFlight.get(10, TimeUnit.SECONDS).text().isEmpty(), "the request in flight completes");
             closing.get(10, TimeUnit.SECONDS);
             assertTrue(decoder.closed);
-            assertThrows(RefragException.class, () -> r.plan(RefragRequest.of("q?", PASSAGES), 4));
+            assertThrows(RefragException.class, () -> r.pipeline().plan(RefragRequest.of("q?", PASSAGES), 4));
             r.close(); // idempotent
         } finally {
             pool.shutdownNow();

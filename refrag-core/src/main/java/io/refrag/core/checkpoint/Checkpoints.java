@@ -40,8 +40,8 @@ public final class Checkpoints {
      * <p>The caller continues only once that thread has fully ended. {@link Thread#join} returns when the Java thread
      * is done, before its native thread runs its exit-time destructors (libgomp tearing down the thread's OpenMP
      * team, libtorch's and MKL's thread-local state); native work started meanwhile on the caller's thread raced
-     * them (a SIGSEGV in the first backward pass after loading, on a loaded machine). On Linux the loader records
-     * its kernel thread id and the caller waits until {@code /proc/self/task/<tid>} is gone
+     * them (a SIGSEGV in the first backward pass after loading, on a loaded machine). On Linux the caller waits until
+     * no thread carries the loader's unique name: neither the loader nor the OpenMP workers it started
      * ({@link NativeThreads}).
      *
      * @param folder the checkpoint folder
@@ -65,15 +65,14 @@ public final class Checkpoints {
         }
         AtomicReference<T> model = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        AtomicReference<String> tid = new AtomicReference<>();
+        String name = NativeThreads.uniqueName("refrag-load");
         Thread loader = new Thread(() -> {
-            tid.set(NativeThreads.currentId());
             try {
                 model.set(loadHere(folder, on, type, trainable, owned, builder));
             } catch (Throwable e) {
                 failure.set(e);
             }
-        }, "refrag-load");
+        }, name);
         loader.start();
         boolean interrupted = false;
         while (true) {
@@ -84,7 +83,7 @@ public final class Checkpoints {
                 interrupted = true;
             }
         }
-        NativeThreads.awaitExit(tid.get());
+        NativeThreads.awaitExit(name);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

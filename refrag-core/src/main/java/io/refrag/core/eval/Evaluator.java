@@ -1,6 +1,7 @@
 package io.refrag.core.eval;
 
 import io.refrag.core.Refrag;
+import io.refrag.core.RequestPipeline;
 import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
@@ -154,7 +155,7 @@ public final class Evaluator {
                 Mode mode = modes.get(m);
                 RefragRequest request = RefragRequest.of(x.question(), mode.mode().equals(NONE) ? List.of()
                         : x.passages());
-                PromptPlan plan = refrag.plan(request, mode.chunkSize());
+                PromptPlan plan = refrag.pipeline().plan(request, mode.chunkSize());
                 perMode.get(m).add(score(mode, plan, x.question(), answer, options.targetTokens(), i));
             }
             progress.onProgress(i + 1, total);
@@ -194,13 +195,13 @@ public final class Evaluator {
                 .optGeneration(GenerationOptions.builder().optMaxNewTokens(newTokens).optSeed(options.seed() + item)
                         .build())
                 .build();
-        Refrag.Prepared scored = refrag.prepare(plan, query, o);
+        RequestPipeline.Prepared scored = refrag.pipeline().prepare(plan, query, o);
         double nll = 0;
         for (float v : decoder.tokenNll(scored.input(), targets)) {
             nll += v;
         }
         long start = System.nanoTime();
-        Refrag.Prepared timed = refrag.prepare(plan, query, o);
+        RequestPipeline.Prepared timed = refrag.pipeline().prepare(plan, query, o);
         GenerationResult g = Generator.generate(decoder, timed.input(), o.generation(), start);
         return new Scored(nll, targets.length, scored.input().length(), g.metrics().ttftMillis(), g.text());
     }
