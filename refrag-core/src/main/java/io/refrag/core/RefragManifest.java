@@ -3,6 +3,7 @@ package io.refrag.core;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import io.refrag.core.checkpoint.AtomicFiles;
+import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.hub.HfHub;
@@ -47,7 +48,7 @@ import java.util.Set;
 public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling pooling, String policy,
         Path policyFile, int k, double p, Path cacheDir, int cacheEntries) {
     /** The manifest's file name inside a REFRAG folder. */
-    public static final String FILE_NAME = "refrag.json";
+    public static final String FILE_NAME = RefragFolder.MANIFEST;
     /** Default chunk size k. */
     public static final int DEFAULT_K = 16;
     /** Default expansion fraction p. */

@@ -8,21 +8,22 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
-import io.refrag.core.model.Chunk;
+import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
+import io.refrag.core.model.Chunk;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Precision;
 import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.spi.Providers;
-import io.refrag.core.tensor.Devices;
-import io.refrag.core.tensor.Tensors;
 import io.refrag.core.spi.train.Trainable;
 import io.refrag.core.spi.train.TrainableDecoder;
 import io.refrag.core.spi.train.TrainableEncoder;
 import io.refrag.core.spi.train.TrainablePolicy;
 import io.refrag.core.spi.train.TrainableProjector;
+import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -397,22 +398,22 @@ final class TrainingSession implements AutoCloseable {
         } catch (IOException e) {
             throw new RefragException("cannot create output folder " + out + ": " + e.getMessage(), e);
         }
-        projector.save(out.resolve("projector.safetensors"));
+        projector.save(out.resolve(RefragFolder.PROJECTOR));
         boolean trainDecoder = trains.contains(Part.DECODER);
         boolean trainEncoder = trains.contains(Part.ENCODER);
         if (trainDecoder) {
-            decoder.saveCheckpoint(out.resolve("decoder"));
+            decoder.saveCheckpoint(out.resolve(RefragFolder.DECODER));
         }
         if (trainEncoder) {
-            encoder.saveCheckpoint(out.resolve("encoder"));
+            encoder.saveCheckpoint(out.resolve(RefragFolder.ENCODER));
         }
-        RefragManifest manifest = RefragManifest.of(trainDecoder ? out.resolve("decoder") : decoderSource)
-                .withEncoder(trainEncoder ? out.resolve("encoder") : encoderSource, config.pooling())
-                .withProjector(out.resolve("projector.safetensors"))
+        RefragManifest manifest = RefragManifest.of(trainDecoder ? out.resolve(RefragFolder.DECODER) : decoderSource)
+                .withEncoder(trainEncoder ? out.resolve(RefragFolder.ENCODER) : encoderSource, config.pooling())
+                .withProjector(out.resolve(RefragFolder.PROJECTOR))
                 .withDefaults(config.k(), servedFraction);
         if (policy != null) {
-            policy.save(out.resolve("policy.safetensors"));
-            manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve("policy.safetensors"));
+            policy.save(out.resolve(RefragFolder.POLICY));
+            manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve(RefragFolder.POLICY));
         }
         manifest.write(out);
         state.write(step, params, values, optimizer);

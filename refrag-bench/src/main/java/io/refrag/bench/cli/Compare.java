@@ -5,13 +5,14 @@ import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
+import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.core.eval.EvalOptions;
 import io.refrag.core.eval.EvalReport;
 import io.refrag.core.eval.EvalRow;
 import io.refrag.core.eval.Evaluator;
+import io.refrag.core.eval.Statistics;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.model.PolicyNames;
-import io.refrag.core.corpus.TrainingCorpus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +20,6 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -199,14 +199,8 @@ final class Compare extends CliCommand {
             encode[i] = r.encodeMillis();
             prefill[i] = r.generation().metrics().prefillMillis();
         }
-        return new Row(mode, k, cached, first.decoderInputLength(), median(ttft), median(ttit), median(tput),
-                median(encode), median(prefill), first.text(), quality);
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return new Row(mode, k, cached, first.decoderInputLength(), Statistics.median(ttft), Statistics.median(ttit),
+                Statistics.median(tput), Statistics.median(encode), Statistics.median(prefill), first.text(), quality);
     }
 
     private void report(String text, int passageCount, List<Row> rows, EvalReport quality) {

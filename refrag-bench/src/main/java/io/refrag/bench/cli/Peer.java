@@ -2,6 +2,7 @@ package io.refrag.bench.cli;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
+import io.refrag.core.eval.Statistics;
 import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
@@ -172,8 +173,8 @@ final class Peer extends CliCommand {
                     hugePages() ? "THP_MEM_ALLOC_ENABLE=1" : "THP_MEM_ALLOC_ENABLE unset: our weights on 4 KiB pages");
         }
         for (String test : ours.keySet()) {
-            double a = median(ours.get(test));
-            double b = median(peer.getOrDefault(test, List.of(Double.NaN)));
+            double a = Statistics.median(values(ours.get(test)));
+            double b = Statistics.median(values(peer.getOrDefault(test, List.of(Double.NaN))));
             rows.put(test, Map.of("ours", a, "llamaCpp", b, "ratio", a / b, "oursRuns", ours.get(test),
                     "llamaCppRuns", peer.getOrDefault(test, List.of())));
             if (!json) {
@@ -191,9 +192,8 @@ final class Peer extends CliCommand {
         return "1".equals(System.getenv("THP_MEM_ALLOC_ENABLE"));
     }
 
-    private static double median(List<Double> v) {
-        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    private static double[] values(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private static Path tempDir() {

@@ -3,6 +3,7 @@ package io.refrag.bench.cli;
 import io.refrag.core.Refrag;
 import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
+import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.corpus.TrainingCorpus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -54,7 +55,7 @@ final class Precompute extends CliCommand {
         }
         RefragManifest named = RefragManifest.read(model, CliOptions.hub(err()));
         RefragManifest manifest = named.cacheDir() != null ? named
-                : named.withCacheDir(model.toAbsolutePath().resolve("chunk-cache"));
+                : named.withCacheDir(model.toAbsolutePath().resolve(RefragFolder.CHUNK_CACHE));
         boolean cacheExisted = Files.exists(manifest.cacheDir());
         try {
             run(manifest, passages);

@@ -221,14 +221,9 @@ public final class Evaluator {
             rows.add(new EvalRow(mode.mode(), mode.k(), mode.p(), mode.mode().equals(REFRAG) ? mode.policy() : "",
                     mean[m], Math.exp(mean[m]), (none - mean[m]) / (none - full),
                     s.stream().mapToInt(Scored::inputLength).average().orElse(0),
-                    median(s.stream().mapToDouble(Scored::ttftMillis).toArray()), Double.NaN, Double.NaN));
+                    Statistics.median(s.stream().mapToDouble(Scored::ttftMillis).toArray()), Double.NaN, Double.NaN));
         }
         return rows;
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 }

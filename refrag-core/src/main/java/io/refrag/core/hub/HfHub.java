@@ -3,6 +3,7 @@ package io.refrag.core.hub;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.refrag.core.checkpoint.AtomicFiles;
+import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
@@ -255,7 +256,7 @@ public final class HfHub {
      *     {@code config.json}, {@code tokenizer.json} and its safetensors (every shard of a sharded one)
      */
     static List<String> missingFiles(Path folder) {
-        if (Files.isRegularFile(folder.resolve("refrag.json"))) {
+        if (Files.isRegularFile(folder.resolve(RefragFolder.MANIFEST))) {
             return List.of();
         }
         List<String> missing = new ArrayList<>();
