@@ -1,6 +1,5 @@
 package io.refrag.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -8,16 +7,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
-import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.exception.InvalidRequestException;
-import io.refrag.core.exception.RefragException;
 import io.refrag.core.model.Chunk;
 import io.refrag.core.model.ModelOptions;
-import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Precision;
 import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.spi.Providers;
-import io.refrag.core.spi.train.Trainable;
 import io.refrag.core.spi.train.TrainableDecoder;
 import io.refrag.core.spi.train.TrainableEncoder;
 import io.refrag.core.spi.train.TrainablePolicy;
@@ -27,15 +22,12 @@ import io.refrag.core.tensor.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -71,21 +63,21 @@ final class TrainingSession implements AutoCloseable {
         NDList prefix(NDManager m, Sample x, int i);
     }
 
-    private final String task;
-    private final TrainingConfig config;
-    private final Set<Part> trains;
-    private final double servedFraction;
-    private final TrainableDecoder decoder;
-    private final TrainableEncoder encoder;
-    private final TrainableProjector projector;
-    private final TrainablePolicy policy;
+    final String task;
+    final TrainingConfig config;
+    final Set<Part> trains;
+    final double servedFraction;
+    final TrainableDecoder decoder;
+    final TrainableEncoder encoder;
+    final TrainableProjector projector;
+    final TrainablePolicy policy;
     private final NDManager manager;
     private final ChunkedCorpus data;
-    private final Path decoderSource;
-    private final Path encoderSource;
+    final Path decoderSource;
+    final Path encoderSource;
     private final Map<Chunk, float[]> vectors = new IdentityHashMap<>();
-    private final TrainingState state;
-    private String detail = "";
+    final TrainingState state;
+    private volatile String detail = "";
 
     private TrainingSession(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
         this.task = task;
@@ -315,108 +307,21 @@ final class TrainingSession implements AutoCloseable {
         detail = d;
     }
 
+    /** @return the progress detail for the next step report */
+    String detail() {
+        return detail;
+    }
+
     // ---- the loop ----
 
     /**
-     * Trains for the configured steps (resuming from the output folder when asked), checkpoints and exports.
+     * Trains for the configured steps (resuming from the output folder when asked), checkpoints and exports
+     * ({@link TrainingLoop}).
      *
      * @return the last step's loss
      */
     double run(StepFunction fn, int updatesPerStep, TrainingListener listener) {
-        TrainingOptions o = config.options();
-        Map<String, NDArray> params = new LinkedHashMap<>();
-        Map<String, Double> scale = new LinkedHashMap<>();
-        if (trains.contains(Part.PROJECTOR)) {
-            addPart("projector.", projector, 1.0, params, scale);
-        }
-        if (trains.contains(Part.ENCODER)) {
-            addPart("encoder.", encoder, o.encoderLearningRate() / o.learningRate(), params, scale);
-        }
-        if (trains.contains(Part.DECODER)) {
-            addPart("decoder.", decoder, o.decoderLearningRate() / o.learningRate(), params, scale);
-        }
-        if (policy != null) {
-            addPart("policy.", policy, 1.0, params, scale);
-        }
-        LearningRateSchedule schedule = o.schedule();
-        long start = System.nanoTime();
-        double loss = Double.NaN;
-        try (AdamW optimizer = new AdamW(params, scale, o)) {
-            int first = config.resume() ? state.restore(params, optimizer) : 0;
-            for (int step = first; step < o.steps(); step++) {
-                double lr = schedule.at(step);
-                double norm = 0;
-                for (int u = 0; u < updatesPerStep; u++) {
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        loss = fn.run(step, u, gc);
-                    }
-                    if (!Double.isFinite(loss)) {
-                        throw new RefragException("training diverged at step " + (step + 1) + ": the loss is " + loss
-                                + "; nothing of this step was saved (the last checkpoint in " + config.output()
-                                + " is intact); lower the learning rate or check the data");
-                    }
-                    norm = optimizer.step(lr, o.maxGradNorm());
-                }
-                if (!Double.isFinite(norm)) {
-                    LOG.warn("step {}: non-finite gradient norm, update skipped", step + 1);
-                }
-                listener.onStep(new StepReport(task, step + 1, o.steps(), loss, lr, norm, detail,
-                        (System.nanoTime() - start) / 1_000_000));
-                if (o.checkpointEvery() > 0 && (step + 1) % o.checkpointEvery() == 0 && step + 1 < o.steps()) {
-                    save(step + 1, params, optimizer);
-                }
-            }
-            save(o.steps(), params, optimizer);
-        }
-        return loss;
-    }
-
-    /** Adds a part's parameters under {@code prefix} with their learning-rate scale. */
-    private static void addPart(String prefix, Trainable part, double learningRateScale, Map<String, NDArray> params,
-            Map<String, Double> scale) {
-        part.parameters().forEach((n, t) -> {
-            params.put(prefix + n, t);
-            scale.put(prefix + n, learningRateScale);
-        });
-    }
-
-    private void save(int step, Map<String, NDArray> params, AdamW optimizer) {
-        Map<String, float[]> values = new LinkedHashMap<>();
-        params.forEach((n, t) -> values.put(n, t.toFloatArray()));
-        values.forEach((n, v) -> {
-            for (float x : v) {
-                if (!Float.isFinite(x)) {
-                    throw new RefragException("training diverged before step " + step + ": parameter '" + n
-                            + "' holds " + x + "; nothing was exported (the last checkpoint in " + config.output()
-                            + " is intact); lower the learning rate");
-                }
-            }
-        });
-        Path out = config.output();
-        try {
-            Files.createDirectories(out);
-        } catch (IOException e) {
-            throw new RefragException("cannot create output folder " + out + ": " + e.getMessage(), e);
-        }
-        projector.save(out.resolve(RefragFolder.PROJECTOR));
-        boolean trainDecoder = trains.contains(Part.DECODER);
-        boolean trainEncoder = trains.contains(Part.ENCODER);
-        if (trainDecoder) {
-            decoder.saveCheckpoint(out.resolve(RefragFolder.DECODER));
-        }
-        if (trainEncoder) {
-            encoder.saveCheckpoint(out.resolve(RefragFolder.ENCODER));
-        }
-        RefragManifest manifest = RefragManifest.of(trainDecoder ? out.resolve(RefragFolder.DECODER) : decoderSource)
-                .withEncoder(trainEncoder ? out.resolve(RefragFolder.ENCODER) : encoderSource, config.pooling())
-                .withProjector(out.resolve(RefragFolder.PROJECTOR))
-                .withDefaults(config.k(), servedFraction);
-        if (policy != null) {
-            policy.save(out.resolve(RefragFolder.POLICY));
-            manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve(RefragFolder.POLICY));
-        }
-        manifest.write(out);
-        state.write(step, params, values, optimizer);
+        return new TrainingLoop(this).run(fn, updatesPerStep, listener);
     }
 
     private static void closeQuietly(AutoCloseable c) {
