@@ -98,22 +98,8 @@ final class Compare extends CliCommand {
         List<String> corpus = RefragRequest.readPassages(CliOptions.requireFile("--context-file", contextFile));
         List<String> heldOut = evalCorpus == null ? null
                 : TrainingCorpus.read(CliOptions.requireFile("--eval-corpus", evalCorpus)).documents();
-        if (passages != null && passages < 1) {
-            throw new UsageException("compare: --passages must be >= 1, got " + passages);
-        }
-        if (repeats < 1) {
-            throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
-        }
-        if (evalDocuments < 1) {
-            throw new UsageException("compare: --eval-documents must be >= 1, got " + evalDocuments);
-        }
+        checkCounts();
         GenerationOptions generation = sampling.generation();
-        for (int k : ks) {
-            RefragOptions.builder().optK(k); // validates every k before any model is loaded
-        }
-        if (p != null) {
-            RefragOptions.builder().optExpansionFraction(p);
-        }
         Path chartFile = CliOptions.outputFile("--chart", chart);
         RefragManifest manifest = models.manifest(true, policy, err());
         try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
@@ -124,28 +110,51 @@ final class Compare extends CliCommand {
             List<String> used = passages != null ? corpus.subList(0, Math.min(corpus.size(), passages))
                     : fitting(refrag, text, corpus, limit - generation.maxNewTokens());
             err().printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", used.size(), repeats, ks);
-            RefragRequest request = request(text, used);
             EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, base);
-            Progress progress = new Progress("compare", err(), json);
-            int configurations = 1 + 2 * ks.size();
-            List<Row> rows = new ArrayList<>();
-            rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
-                    repeats, quality == null ? null : quality.rows().get(1)));
-            for (int k : ks) {
-                RefragOptions o = base.toBuilder().optK(k).build();
-                EvalRow q = quality == null ? null : quality.rows().get(2 + ks.indexOf(k));
-                progress.update(rows.size(), configurations);
-                rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false,
-                        repeats, q));
-                progress.update(rows.size(), configurations);
-                rows.add(measure(refrag, request, o, "refrag", k, true, repeats, q));
-            }
-            progress.update(rows.size(), configurations);
-            report(text, used.size(), rows, quality);
+            report(text, used.size(), measureAll(refrag, request(text, used), base, quality), quality);
             if (chartFile != null) {
                 chart(refrag, text, corpus, base, chartFile);
             }
         }
+    }
+
+    /** Checks the counts, k and p before any model is loaded. */
+    private void checkCounts() {
+        if (passages != null && passages < 1) {
+            throw new UsageException("compare: --passages must be >= 1, got " + passages);
+        }
+        if (repeats < 1) {
+            throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
+        }
+        if (evalDocuments < 1) {
+            throw new UsageException("compare: --eval-documents must be >= 1, got " + evalDocuments);
+        }
+        for (int k : ks) {
+            RefragOptions.builder().optK(k);
+        }
+        if (p != null) {
+            RefragOptions.builder().optExpansionFraction(p);
+        }
+    }
+
+    /** Full context, then REFRAG at each k uncached and cached, each with its quality row. */
+    private List<Row> measureAll(Refrag refrag, RefragRequest request, RefragOptions base, EvalReport quality) {
+        Progress progress = new Progress("compare", err(), json);
+        int configurations = 1 + 2 * ks.size();
+        List<Row> rows = new ArrayList<>();
+        rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
+                repeats, quality == null ? null : quality.rows().get(1)));
+        for (int k : ks) {
+            RefragOptions o = base.toBuilder().optK(k).build();
+            EvalRow q = quality == null ? null : quality.rows().get(2 + ks.indexOf(k));
+            progress.update(rows.size(), configurations);
+            rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false, repeats,
+                    q));
+            progress.update(rows.size(), configurations);
+            rows.add(measure(refrag, request, o, "refrag", k, true, repeats, q));
+        }
+        progress.update(rows.size(), configurations);
+        return rows;
     }
 
     /** Passages, then the question in the QA template, or the prompt as written (a continuation). */
@@ -207,37 +216,7 @@ final class Compare extends CliCommand {
         Row full = rows.get(0);
         String kind = question != null ? "question" : "prompt";
         if (json) {
-            List<Map<String, Object>> runs = new ArrayList<>();
-            for (Row r : rows) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("mode", r.mode());
-                m.put("k", r.k());
-                m.put("cached", r.cached());
-                m.put("decoderInputLength", r.decoderInput());
-                m.put("ttftMillis", r.ttft());
-                m.put("ttitMillis", r.ttit());
-                m.put("throughputTokensPerSecond", r.throughput());
-                m.put("encodeMillis", r.encode());
-                m.put("prefillMillis", r.prefill());
-                m.put("ttftSpeedup", full.ttft() / r.ttft());
-                m.put("throughputSpeedup", r.throughput() / full.throughput());
-                if (r.quality() != null) {
-                    m.put("heldOutNll", r.quality().meanNll());
-                    m.put("gainKept", r.quality().gainKept());
-                }
-                m.put("text", r.text());
-                runs.add(m);
-            }
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put(kind, text);
-            result.put("passages", passageCount);
-            result.put("fullContextTokens", full.decoderInput());
-            if (quality != null) {
-                result.put("heldOutDocuments", quality.documents());
-                result.put("noContextNll", quality.rows().get(0).meanNll());
-            }
-            result.put("runs", runs);
-            out().println(Main.JSON.toJson(result));
+            out().println(Main.JSON.toJson(jsonReport(kind, text, passageCount, rows, quality)));
             return;
         }
         PrintWriter out = out();
@@ -264,6 +243,42 @@ final class Compare extends CliCommand {
                     EvalOptions.DEFAULT_CONTEXT_TOKENS, quality.documents(), none.meanNll(),
                     quality.rows().get(2).p(), quality.rows().get(2).policy());
         }
+    }
+
+    private static Map<String, Object> jsonReport(String kind, String text, int passageCount, List<Row> rows,
+            EvalReport quality) {
+        Row full = rows.get(0);
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (Row r : rows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("mode", r.mode());
+            m.put("k", r.k());
+            m.put("cached", r.cached());
+            m.put("decoderInputLength", r.decoderInput());
+            m.put("ttftMillis", r.ttft());
+            m.put("ttitMillis", r.ttit());
+            m.put("throughputTokensPerSecond", r.throughput());
+            m.put("encodeMillis", r.encode());
+            m.put("prefillMillis", r.prefill());
+            m.put("ttftSpeedup", full.ttft() / r.ttft());
+            m.put("throughputSpeedup", r.throughput() / full.throughput());
+            if (r.quality() != null) {
+                m.put("heldOutNll", r.quality().meanNll());
+                m.put("gainKept", r.quality().gainKept());
+            }
+            m.put("text", r.text());
+            runs.add(m);
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put(kind, text);
+        result.put("passages", passageCount);
+        result.put("fullContextTokens", full.decoderInput());
+        if (quality != null) {
+            result.put("heldOutDocuments", quality.documents());
+            result.put("noContextNll", quality.rows().get(0).meanNll());
+        }
+        result.put("runs", runs);
+        return result;
     }
 
     private static String label(Row r) {

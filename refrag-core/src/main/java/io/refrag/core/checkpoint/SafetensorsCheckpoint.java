@@ -175,13 +175,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
                         + "': expected {\"dtype\": string, \"shape\": [integers], \"data_offsets\": [begin, end]}", ex);
             }
         }
-        inFile.sort(Comparator.comparingLong(TensorInfo::begin));
-        for (int i = 1; i < inFile.size(); i++) {
-            if (inFile.get(i).begin() < inFile.get(i - 1).end()) {
-                throw new ModelLoadException(file + ": tensors '" + inFile.get(i - 1).name() + "' and '"
-                        + inFile.get(i).name() + "' overlap in the data section");
-            }
-        }
+        requireNoOverlap(file, inFile);
         for (TensorInfo info : inFile) {
             if (out.put(info.name(), info) != null) {
                 throw new ModelLoadException("tensor '" + info.name() + "' appears in more than one shard (" + file
@@ -189,6 +183,16 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             }
         }
         return start;
+    }
+
+    private static void requireNoOverlap(Path file, List<TensorInfo> inFile) {
+        inFile.sort(Comparator.comparingLong(TensorInfo::begin));
+        for (int i = 1; i < inFile.size(); i++) {
+            if (inFile.get(i).begin() < inFile.get(i - 1).end()) {
+                throw new ModelLoadException(file + ": tensors '" + inFile.get(i - 1).name() + "' and '"
+                        + inFile.get(i).name() + "' overlap in the data section");
+            }
+        }
     }
 
     private static TensorInfo tensorInfo(Path file, String name, JsonObject t, long dataLen) {
