@@ -1,17 +1,13 @@
 package io.refrag.bench.cli;
 
 import io.refrag.core.RefragManifest;
-import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.hub.HfHub;
-import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.model.Precision;
 import io.refrag.core.tensor.Devices;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -25,10 +21,6 @@ final class CliOptions {
 
     /** {@code --device}, {@code --precision}, {@code --threads}. */
     static final class Device {
-        private static final Logger LOG = LoggerFactory.getLogger(Device.class);
-        /** Decoders up to this hidden size run on one thread unless {@code --threads} says otherwise. */
-        private static final int SMALL_HIDDEN = 256;
-
         @Option(names = "--device", defaultValue = "auto", paramLabel = "D",
                 description = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (default: ${DEFAULT-VALUE})")
         String device = "auto";
@@ -38,36 +30,23 @@ final class CliOptions {
         String precision = "fp32";
 
         @Option(names = "--threads", paramLabel = "N",
-                description = "PyTorch intra-op threads, 1 to the available cores (default: PyTorch's choice)")
+                description = "PyTorch intra-op threads, 1 to the available cores (default: the library's choice, one "
+                    + "for a decoder of hidden size <= 256, else the cores)")
         Integer threads;
 
         /**
-         * Applies {@code --threads} (DJL reads it when the engine starts, on the first model load). Without it, a small
-         * decoder gets one thread: its steps are hundreds of tiny operations, and a second OpenMP thread only adds
-         * start-up cost to each (stories260K decodes 2x faster on one thread than on two here).
+         * Applies {@code --threads}; without it the library chooses when the decoder loads (one thread for a small
+         * decoder, see {@link Devices#intraOpThreads}).
          *
          * @param decoderFolder the decoder the command loads
          * @return the options
          */
         ModelOptions modelOptions(Path decoderFolder) {
-            if (threads == null && System.getProperty(Devices.NUM_THREADS) == null && isSmall(decoderFolder)) {
-                System.setProperty(Devices.NUM_THREADS, "1");
-                LOG.info("one PyTorch thread for the small decoder in {} (--threads N overrides)", decoderFolder);
-            }
             applyThreads();
-            return new ModelOptions(device, Precision.parse(precision));
+            return new ModelOptions(device, Precision.parse(precision), false, threads == null ? 0 : threads);
         }
 
-        /** @return whether the decoder's hidden size is at most {@value #SMALL_HIDDEN} (false if unreadable) */
-        private static boolean isSmall(Path decoderFolder) {
-            try {
-                return JsonConfig.read(decoderFolder).optInt("hidden_size").map(h -> h <= SMALL_HIDDEN)
-                        .orElse(false);
-            } catch (RefragException e) {
-                return false; // the load that follows reports what is wrong with the folder
-            }
-        }
-
+        /** Sets {@code --threads} for all the command's native work, training included (the library honours it). */
         void applyThreads() {
             if (threads != null) {
                 int cores = Runtime.getRuntime().availableProcessors();

@@ -1,5 +1,7 @@
 package io.refrag.core.model;
 
+import io.refrag.core.exception.InvalidRequestException;
+
 import java.util.Objects;
 
 /**
@@ -10,13 +12,29 @@ import java.util.Objects;
  * @param precision compute precision
  * @param trainable whether the weights may receive gradients and optimiser updates (the fine-tuning hooks); a serving
  *     model seals its weights' manager instead, so that any array leaking onto it fails fast
+ * @param threads PyTorch intra-op threads on the CPU, set when a decoder loads; 0 lets the library choose
+ *     ({@link io.refrag.core.tensor.Devices#intraOpThreads}: one for a small decoder, else the cores)
  */
-public record ModelOptions(String device, Precision precision, boolean trainable) {
+public record ModelOptions(String device, Precision precision, boolean trainable, int threads) {
 
     /** Validates the fields. */
     public ModelOptions {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(precision, "precision");
+        if (threads < 0) {
+            throw new InvalidRequestException("threads must be >= 0 (0: the library chooses), got " + threads);
+        }
+    }
+
+    /**
+     * Options whose thread count the library chooses.
+     *
+     * @param device the device
+     * @param precision compute precision
+     * @param trainable whether the weights train
+     */
+    public ModelOptions(String device, Precision precision, boolean trainable) {
+        this(device, precision, trainable, 0);
     }
 
     /**
@@ -36,6 +54,14 @@ public record ModelOptions(String device, Precision precision, boolean trainable
 
     /** @return these options with trainable weights */
     public ModelOptions withTrainable() {
-        return new ModelOptions(device, precision, true);
+        return new ModelOptions(device, precision, true, threads);
+    }
+
+    /**
+     * @param n PyTorch intra-op threads, or 0 for the library's choice
+     * @return these options with that thread count
+     */
+    public ModelOptions withThreads(int n) {
+        return new ModelOptions(device, precision, trainable, n);
     }
 }

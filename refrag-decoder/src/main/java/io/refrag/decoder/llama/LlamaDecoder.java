@@ -88,11 +88,16 @@ public final class LlamaDecoder implements TrainableDecoder {
 
     static LlamaDecoder load(Path folder, JsonConfig hf, ModelOptions options) {
         LlamaConfig config = LlamaConfig.from(hf);
+        boolean cpu = Device.Type.CPU.equals(Devices.resolve(options.device()).getDeviceType());
+        int threads = Devices.intraOpThreads(options.threads(), config.hiddenSize());
+        if (cpu) {
+            Devices.applyIntraOpThreads(threads); // on the caller's thread, which goes on to serve or train
+        }
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
         return Checkpoints.load(folder, options.device(), options.precision().dataType(), options.trainable(),
                 tokenizer, (weights, manager) -> {
             LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType(),
-                    rowBlocks(manager, options));
+                    cpu && !options.trainable() ? threads : 1);
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                     config.numKeyValueHeads(), manager.getDevice(), options.precision());
@@ -100,15 +105,6 @@ public final class LlamaDecoder implements TrainableDecoder {
             return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config), folder,
                     options.trainable());
         });
-    }
-
-    /**
-     * Row blocks for single-row products ({@link Projection}): one per CPU intra-op thread when serving on the CPU;
-     * one on a GPU or MPS, and when training (views made at load would not carry the weights' gradients).
-     */
-    private static int rowBlocks(NDManager manager, ModelOptions options) {
-        boolean cpu = Device.Type.CPU.equals(manager.getDevice().getDeviceType());
-        return cpu && !options.trainable() ? Devices.cpuThreads() : 1;
     }
 
     @Override
