@@ -9,6 +9,7 @@ import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.Enums;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.Tensors;
@@ -53,12 +54,7 @@ public final class MlpProjector implements TrainableProjector {
          * @return the activation
          */
         public static ProjectorActivation parse(String name) {
-            try {
-                return valueOf(name.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new InvalidRequestException("unknown projector activation '" + name
-                        + "'; allowed: gelu, relu, silu, tanh");
-            }
+            return Enums.parse(ProjectorActivation.class, name, "projector activation");
         }
 
         NDArray apply(NDArray x) {

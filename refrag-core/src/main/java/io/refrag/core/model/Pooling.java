@@ -1,8 +1,6 @@
 package io.refrag.core.model;
 
-import io.refrag.core.exception.InvalidRequestException;
-
-import java.util.Locale;
+import io.refrag.core.json.Enums;
 
 /** How a chunk encoder turns token states into one vector per chunk. */
 public enum Pooling {
@@ -18,10 +16,6 @@ public enum Pooling {
      * @return the pooling
      */
     public static Pooling parse(String text) {
-        try {
-            return valueOf(text.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException("unknown pooling '" + text + "'; allowed: cls, mean, pooler");
-        }
+        return Enums.parse(Pooling.class, text, "pooling");
     }
 }
