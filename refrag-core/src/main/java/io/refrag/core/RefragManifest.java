@@ -9,6 +9,7 @@ import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.hub.HfModelId;
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.Compression;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 
@@ -49,10 +50,10 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
         Path policyFile, int k, double p, Path cacheDir, int cacheEntries) {
     /** The manifest's file name inside a REFRAG folder. */
     public static final String FILE_NAME = RefragFolder.MANIFEST;
-    /** Default chunk size k. */
-    public static final int DEFAULT_K = 16;
-    /** Default expansion fraction p. */
-    public static final double DEFAULT_P = 0.0;
+    /** Default chunk size k ({@link Compression#DEFAULT_K}). */
+    public static final int DEFAULT_K = Compression.DEFAULT_K;
+    /** Default expansion fraction p ({@link Compression#DEFAULT_P}). */
+    public static final double DEFAULT_P = Compression.DEFAULT_P;
     /** Default pooling: CLS, the paper's choice for its RoBERTa encoder. */
     public static final Pooling DEFAULT_POOLING = Pooling.CLS;
     /** Default in-memory cache entries. */
@@ -66,11 +67,10 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
         Objects.requireNonNull(decoder, "decoder");
         Objects.requireNonNull(pooling, "pooling");
         Objects.requireNonNull(policy, "policy");
-        if (k < 1) {
-            throw new InvalidRequestException("refrag manifest: k must be >= 1, got " + k);
-        }
-        if (!(p >= 0 && p <= 1)) {
-            throw new InvalidRequestException("refrag manifest: p must be in [0, 1], got " + p);
+        try {
+            new Compression(k, p);
+        } catch (InvalidRequestException e) {
+            throw new InvalidRequestException("refrag manifest: " + e.getMessage(), e);
         }
         if (cacheEntries < 1) {
             throw new InvalidRequestException("refrag manifest: cacheEntries must be >= 1, got " + cacheEntries);

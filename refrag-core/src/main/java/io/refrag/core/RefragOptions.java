@@ -1,8 +1,8 @@
 package io.refrag.core;
 
-import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.model.Compression;
 
 /**
  * Per-request REFRAG options. Immutable; build with {@link #builder()}.
@@ -74,8 +74,7 @@ public final class RefragOptions {
      * @return how many to expand
      */
     public int budget(int chunks) {
-        int b = chunkBudget >= 0 ? chunkBudget : (int) Math.round(expansionFraction * chunks);
-        return Math.min(chunks, b);
+        return chunkBudget >= 0 ? Math.min(chunks, chunkBudget) : Compression.budget(expansionFraction, chunks);
     }
 
     /** @return a builder initialised from these options */
@@ -93,7 +92,7 @@ public final class RefragOptions {
 
     /** Builder; setters validate. */
     public static final class Builder {
-        private int k = 16;
+        private int k = Compression.DEFAULT_K;
         private double expansionFraction;
         private int chunkBudget = -1;
         private String policy;
@@ -109,8 +108,7 @@ public final class RefragOptions {
          * @return this builder
          */
         public Builder optK(int chunkSize) {
-            Chunker.requireValidK(chunkSize);
-            this.k = chunkSize;
+            this.k = Compression.requireK(chunkSize);
             return this;
         }
 
@@ -119,10 +117,7 @@ public final class RefragOptions {
          * @return this builder
          */
         public Builder optExpansionFraction(double p) {
-            if (!(p >= 0 && p <= 1)) {
-                throw new InvalidRequestException("expansion fraction p must be in [0, 1], got " + p);
-            }
-            this.expansionFraction = p;
+            this.expansionFraction = Compression.requireP(p);
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.refrag.train;
 
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.Compression;
 
 import java.util.Set;
 
@@ -52,7 +53,7 @@ public record NextParagraph(int contextTokens, int targetTokens, double expandFr
      */
     public int budget(int k) {
         int chunks = contextChunks(k);
-        return Math.min(chunks, (int) Math.round(expandFraction * chunks));
+        return Compression.budget(expandFraction, chunks);
     }
 
     static NextParagraph read(JsonConfig c) {

@@ -4,6 +4,7 @@ import io.refrag.core.corpus.CorpusSource;
 import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.model.Compression;
 import io.refrag.core.model.Pooling;
 
 import java.nio.file.Path;
@@ -158,7 +159,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         private CorpusSource corpus;
         private int heldOutDocuments;
         private int evalSamples = 32;
-        private int k = 8;
+        private int k = Compression.DEFAULT_K;
         private Pooling pooling = Pooling.CLS;
         private String device = "auto";
         private TrainingOptions options = TrainingOptions.builder().build();
@@ -231,11 +232,11 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         }
 
         /**
-         * @param v decoder tokens per chunk (default 8)
+         * @param v decoder tokens per chunk (default {@value Compression#DEFAULT_K}, as for serving)
          * @return this
          */
         public Builder optK(int v) {
-            k = v;
+            k = Compression.requireK(v);
             return this;
         }
 

@@ -12,7 +12,7 @@ import io.refrag.core.eval.EvalRow;
 import io.refrag.core.eval.Evaluator;
 import io.refrag.core.eval.Statistics;
 import io.refrag.core.generate.GenerationOptions;
-import io.refrag.core.model.PolicyNames;
+import io.refrag.core.model.Compression;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -167,7 +167,7 @@ final class Compare extends CliCommand {
     private EvalReport quality(Refrag refrag, List<String> heldOut, RefragOptions base) {
         String name = base.policy() != null ? base.policy() : refrag.defaultPolicy();
         // the "none" policy expands nothing whatever p says: its rows are the p = 0 rows
-        double fraction = name.equals(PolicyNames.NONE) ? 0 : base.expansionFraction();
+        double fraction = Compression.servedFraction(name, base.expansionFraction());
         EvalOptions o = new EvalOptions(EvalOptions.DEFAULT_CONTEXT_TOKENS, EvalOptions.DEFAULT_TARGET_TOKENS, ks,
                 List.of(fraction), List.of(name), evalDocuments, 0);
         err().printf("compare: held-out NLL on %d documents of %s ...%n", o.documents(), evalCorpus);

@@ -2,6 +2,7 @@ package io.refrag.core.chunk;
 
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.model.Chunk;
+import io.refrag.core.model.Compression;
 import io.refrag.core.tokenizer.TextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
 
@@ -31,7 +32,7 @@ public final class Chunker {
      * @throws InvalidRequestException for k &lt; 1, no passages or a blank passage
      */
     public List<Chunk> chunk(List<String> passages, int k) {
-        requireValidK(k);
+        Compression.requireK(k);
         if (passages.isEmpty()) {
             throw new InvalidRequestException("no passages to chunk: give at least one non-empty passage");
         }
@@ -60,7 +61,7 @@ public final class Chunker {
      * @return chunks in order
      */
     public static List<Chunk> chunk(int passage, String text, Tokenized tokens, int count, int k) {
-        requireValidK(k);
+        Compression.requireK(k);
         if (count < 0 || count > tokens.length()) {
             throw new InvalidRequestException("cannot chunk " + count + " of " + tokens.length() + " tokens");
         }
@@ -73,16 +74,5 @@ public final class Chunker {
             chunks.add(new Chunk(passage, index, ids, text.substring(charStart, charEnd), charStart, charEnd));
         }
         return chunks;
-    }
-
-    /**
-     * @param k a chunk size
-     * @throws InvalidRequestException if k &lt; 1
-     */
-    public static void requireValidK(int k) {
-        if (k < 1) {
-            throw new InvalidRequestException("chunk size k must be >= 1 decoder tokens (REFRAG uses 8, 16 or 32), got "
-                    + k);
-        }
     }
 }

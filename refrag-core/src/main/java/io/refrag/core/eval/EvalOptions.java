@@ -1,7 +1,7 @@
 package io.refrag.core.eval;
 
-import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.model.Compression;
 import io.refrag.core.model.PolicyNames;
 
 import java.util.List;
@@ -38,10 +38,8 @@ public record EvalOptions(int contextTokens, int targetTokens, List<Integer> ks,
         require(contextTokens >= 1, "s (context tokens) must be >= 1, got " + contextTokens);
         require(targetTokens >= 1, "o (target tokens) must be >= 1, got " + targetTokens);
         require(!ks.isEmpty() && !ps.isEmpty() && !policies.isEmpty(), "k, p and policy lists must not be empty");
-        ks.forEach(Chunker::requireValidK);
-        for (double p : ps) {
-            require(p >= 0 && p <= 1, "p (expansion fraction) must be in [0, 1], got " + p);
-        }
+        ks.forEach(Compression::requireK);
+        ps.forEach(Compression::requireP);
         require(documents >= 1, "documents must be >= 1, got " + documents);
         ks = List.copyOf(ks);
         ps = List.copyOf(ps);

@@ -1,16 +1,16 @@
 package io.refrag.core.eval;
 
 import io.refrag.core.Refrag;
-import io.refrag.core.RequestPipeline;
-import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
+import io.refrag.core.RequestPipeline;
 import io.refrag.core.chunk.Chunker;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.GenerationResult;
 import io.refrag.core.generate.Generator;
 import io.refrag.core.model.CausalDecoder;
+import io.refrag.core.model.Compression;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.tokenizer.Tokenized;
@@ -46,7 +46,7 @@ public final class Evaluator {
     private record Mode(String mode, int k, double p, String policy) {
         /** @return k, or for the no- and full-context modes a chunk size that is never compressed */
         int chunkSize() {
-            return k > 0 ? k : RefragManifest.DEFAULT_K;
+            return k > 0 ? k : Compression.DEFAULT_K;
         }
     }
 
