@@ -236,7 +236,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
          * @return this
          */
         public Builder optK(int v) {
-            k = Compression.requireK(v);
+            k = v;
             return this;
         }
 
