@@ -13,6 +13,7 @@ import io.refrag.core.generate.Generator;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ChunkEncoder;
+import io.refrag.core.model.Compression;
 import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
@@ -175,7 +176,7 @@ public final class Refrag implements AutoCloseable {
      */
     public int precompute(List<String> passages, int k, BiConsumer<Integer, Integer> progress) {
         return lifecycle.inFlight(() -> {
-            List<String> texts = pipeline.chunkTexts(passages, RefragOptions.builder().optK(k).build().k());
+            List<String> texts = pipeline.chunkTexts(passages, Compression.requireK(k));
             cache.persist();
             pipeline.requireEncoder().precompute(texts, 256, progress == null ? null
                     : done -> progress.accept(done, texts.size()));

@@ -173,7 +173,8 @@ class TrainingIT {
         }
         // a saved tensor with flipped bytes fails its checksum instead of resuming silently
         String damaged;
-        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(tmp.resolve("straight/trainer-state.safetensors"))) {
+        Path straightState = tmp.resolve("straight/trainer-state.safetensors");
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(straightState)) {
             damaged = c.names().stream().filter(n -> n.startsWith("param.")).sorted().findFirst().orElseThrow();
             SafetensorsWriter w = new SafetensorsWriter();
             c.metadata().forEach(w::metadata);

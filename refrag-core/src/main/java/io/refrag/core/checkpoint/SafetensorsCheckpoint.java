@@ -320,13 +320,13 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     public float[] readCheckedFloats(String name) {
         String expected = metadata().get(Checksums.PREFIX + name);
         if (expected == null) {
-            throw new ModelLoadException("tensor '" + name + "' of " + info(name).file() + " has no checksum (written by another "
-                    + "version?)");
+            throw new ModelLoadException("tensor '" + name + "' of " + info(name).file() + " has no checksum "
+                    + "(written by another version?)");
         }
         float[] values = readFloats(name);
         if (!Checksums.crc32(values).equals(expected)) {
-            throw new ModelLoadException("tensor '" + name + "' of " + info(name).file() + " does not match its checksum: the "
-                    + "file is damaged");
+            throw new ModelLoadException("tensor '" + name + "' of " + info(name).file() + " does not match its "
+                    + "checksum: the file is damaged");
         }
         return values;
     }

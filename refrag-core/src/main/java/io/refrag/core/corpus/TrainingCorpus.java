@@ -97,7 +97,8 @@ public record TrainingCorpus(List<String> documents) implements CorpusSource {
                     docs.add(text.getAsString());
                 }
             } catch (com.google.gson.JsonParseException ex) {
-                throw new InvalidRequestException(file + " line " + (i + 1) + " is not valid JSON: " + ex.getMessage(), ex);
+                throw new InvalidRequestException(file + " line " + (i + 1) + " is not valid JSON: " + ex.getMessage(),
+                        ex);
             }
         }
         return of(file, docs, "one JSON object per line with a non-blank string field '" + field + "'");

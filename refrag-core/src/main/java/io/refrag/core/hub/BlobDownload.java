@@ -80,13 +80,15 @@ final class BlobDownload {
                 Path partial = blob.resolveSibling(blob.getFileName() + ".incomplete");
                 boolean resumed = Files.isRegularFile(partial) && Files.size(partial) > 0;
                 download(partial, url, f, model);
-                if (!matches(partial, f) && resumed) {
+                boolean checked = matches(partial, f);
+                if (!checked && resumed) {
                     LOG.warn("{} of {}: the resumed download does not match its {}; downloading it again whole",
                             f.name(), model, f.lfs() ? "SHA-256" : "git blob id");
                     Files.delete(partial);
                     download(partial, url, f, model);
+                    checked = matches(partial, f);
                 }
-                if (!matches(partial, f)) {
+                if (!checked) {
                     Files.delete(partial);
                     throw new ModelLoadException("download of " + f.name() + " of " + model + " from " + http.host()
                             + " does not match its " + (f.lfs() ? "SHA-256 " : "git blob id ") + f.etag()

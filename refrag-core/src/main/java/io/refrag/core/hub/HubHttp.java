@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
 import java.net.MalformedURLException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -63,8 +64,8 @@ final class HubHttp {
         if (uri == null || uri.getScheme() == null || !Set.of("http", "https").contains(uri.getScheme()
                 .toLowerCase(Locale.ROOT)) || uri.getHost() == null || uri.getRawQuery() != null
                 || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
-            throw new InvalidRequestException("the hub endpoint (HF_ENDPOINT) must be an http:// or https:// URL with a "
-                    + "host and no query, such as " + HfHub.DEFAULT_ENDPOINT + "; got '" + endpoint + "'");
+            throw new InvalidRequestException("the hub endpoint (HF_ENDPOINT) must be an http:// or https:// URL "
+                    + "with a host and no query, such as " + HfHub.DEFAULT_ENDPOINT + "; got '" + endpoint + "'");
         }
         return uri;
     }
@@ -126,9 +127,9 @@ final class HubHttp {
                 r = follow(uri, headers);
             } catch (IOException e) {
                 if (attempt >= limits.retries()) {
-                    throw new ModelLoadException("cannot reach " + uri.getScheme() + "://" + uri.getRawAuthority() + " for " + what + " after "
-                            + (attempt + 1) + " tries (" + describe(e) + "); if the model is already in the Hugging "
-                            + "Face cache, HF_HUB_OFFLINE=1 uses the cache only", e);
+                    throw new ModelLoadException("cannot reach " + uri.getScheme() + "://" + uri.getRawAuthority()
+                            + " for " + what + " after " + (attempt + 1) + " tries (" + describe(e) + "); if the "
+                            + "model is already in the Hugging Face cache, HF_HUB_OFFLINE=1 uses the cache only", e);
                 }
                 backoff(attempt, what, describe(e));
                 continue;
@@ -183,8 +184,8 @@ final class HubHttp {
         try {
             to = from.resolve(new URI(location));
         } catch (URISyntaxException | IllegalArgumentException e) {
-            throw new ModelLoadException(from.getHost() + " redirected " + from + " to '" + location + "', which is not "
-                    + "a URL", e);
+            throw new ModelLoadException(from.getHost() + " redirected " + from + " to '" + location + "', which is "
+                    + "not a URL", e);
         }
         if (to.getScheme() == null || !Set.of("http", "https").contains(to.getScheme().toLowerCase(Locale.ROOT))
                 || to.getHost() == null) {
@@ -273,8 +274,10 @@ final class HubHttp {
 
     /** @return an I/O failure in words: a timeout names the limit, a reset says so */
     String describe(IOException e) {
-        if (e instanceof java.net.SocketTimeoutException) {
-            return "no data for " + limits.timeout().toMillis() + " ms (HF_HUB_DOWNLOAD_TIMEOUT)";
+        if (e instanceof SocketTimeoutException) {
+            boolean connecting = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("connect");
+            return (connecting ? "no connection" : "no data") + " for " + limits.timeout().toMillis()
+                    + " ms (HF_HUB_DOWNLOAD_TIMEOUT)";
         }
         return Objects.requireNonNullElse(e.getMessage(), e.getClass().getSimpleName());
     }

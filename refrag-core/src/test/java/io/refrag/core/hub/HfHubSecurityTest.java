@@ -277,7 +277,8 @@ class HfHubSecurityTest {
     void transientServerErrorsAreRetriedWithBackoff() throws IOException {
         AtomicInteger failures = new AtomicInteger();
         fake.override = (x, path) -> {
-            if ((path.startsWith("/api/") || path.endsWith("model.safetensors")) && failures.getAndIncrement() % 2 == 0) {
+            boolean flaky = path.startsWith("/api/") || path.endsWith("model.safetensors");
+            if (flaky && failures.getAndIncrement() % 2 == 0) {
                 FakeHub.reply(x, path.startsWith("/api/") ? 503 : 500, new byte[0]);
                 return true;
             }
