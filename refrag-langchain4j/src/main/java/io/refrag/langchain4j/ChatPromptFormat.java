@@ -131,8 +131,11 @@ public final class ChatPromptFormat {
             JsonObject config = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
             String chatTemplate = templateOf(config.get("chat_template"));
             return chatTemplate == null ? plain() : template(chatTemplate, tokenText(config.get("eos_token")));
-        } catch (IOException | JsonParseException | IllegalStateException | UnsupportedOperationException e) {
-            throw new ModelLoadException("cannot read the chat template in " + file + ": " + e.getMessage(), e);
+        } catch (IOException | JsonParseException | IllegalStateException | UnsupportedOperationException
+                | ClassCastException | NullPointerException e) {
+            throw new ModelLoadException("cannot read the chat template in " + file + " (expected \"chat_template\": "
+                    + "a string or [{\"name\": ..., \"template\": ...}], and \"eos_token\": a string or "
+                    + "{\"content\": ...}): " + e, e);
         }
     }
 

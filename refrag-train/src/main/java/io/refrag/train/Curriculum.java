@@ -25,12 +25,32 @@ import java.util.function.LongToIntFunction;
  * @param base count of the easiest type in the first stage
  */
 public record Curriculum(int maxChunks, int stages, double ratio, int base) {
+    /** The most samples one pass of the curriculum orders (its stages' counts summed). */
+    public static final int MAX_ORDER = 10_000_000;
+    /** The most stages. */
+    public static final int MAX_STAGES = 1_000;
 
     /** Validates the fields. */
     public Curriculum {
         if (maxChunks < 1 || stages < 1 || base < 1 || !(ratio > 1)) {
             throw new InvalidRequestException("curriculum needs maxChunks >= 1, stages >= 1, base >= 1 and ratio > 1; "
                     + "got maxChunks " + maxChunks + ", stages " + stages + ", ratio " + ratio + ", base " + base);
+        }
+        if (maxChunks > TrainingConfig.MAX_CHUNKS || stages > MAX_STAGES) {
+            throw new InvalidRequestException("curriculum needs maxChunks <= " + TrainingConfig.MAX_CHUNKS
+                    + " and stages <= " + MAX_STAGES + "; got maxChunks " + maxChunks + ", stages " + stages);
+        }
+        double samples = 0; // the order's length, counted before anything is allocated
+        for (int s = 0; s < stages && samples <= MAX_ORDER; s++) {
+            double f = stages == 1 ? 0 : (double) s / (stages - 1);
+            for (int t = 1; t <= maxChunks && samples <= MAX_ORDER; t++) {
+                samples += Math.round(base * Math.pow(ratio, -(t - 1) + (2.0 * t - 1 - maxChunks) * f));
+            }
+        }
+        if (samples > MAX_ORDER) {
+            throw new InvalidRequestException("curriculum of maxChunks " + maxChunks + ", stages " + stages + ", ratio "
+                    + ratio + " and base " + base + " orders more than " + MAX_ORDER + " samples per pass; use a "
+                    + "smaller base, ratio or stage count");
         }
     }
 

@@ -23,15 +23,21 @@ public record PolicyTrainingConfig(TrainingConfig base, NextParagraph samples, i
     /** Default optimisation passes per group. */
     public static final int DEFAULT_PPO_EPOCHS = 2;
 
+    /** The most rollouts in one group (each is a forward pass held for the update). */
+    public static final int MAX_GROUP_SIZE = 1_024;
+    /** The most PPO epochs over one group. */
+    public static final int MAX_PPO_EPOCHS = 1_000;
+
     /** Validates the fields; messages name the field and the allowed values. */
     public PolicyTrainingConfig {
         Objects.requireNonNull(base, "base");
         Objects.requireNonNull(samples, "samples");
-        TrainingConfig.require(groupSize >= 2, "groupSize (G) must be >= 2 to normalise advantages within a group, "
-                + "got " + groupSize);
+        TrainingConfig.require(groupSize >= 2 && groupSize <= MAX_GROUP_SIZE, "groupSize (G) must be in [2, "
+                + MAX_GROUP_SIZE + "] (>= 2 to normalise advantages within a group), got " + groupSize);
         TrainingConfig.require(clipEpsilon > 0 && clipEpsilon < 1, "clipEpsilon must be in (0, 1), got "
                 + clipEpsilon);
-        TrainingConfig.require(ppoEpochs >= 1, "ppoEpochs must be >= 1, got " + ppoEpochs);
+        TrainingConfig.require(ppoEpochs >= 1 && ppoEpochs <= MAX_PPO_EPOCHS, "ppoEpochs must be in [1, "
+                + MAX_PPO_EPOCHS + "], got " + ppoEpochs);
         int chunks = samples.contextChunks(base.k());
         int budget = samples.budget(base.k());
         TrainingConfig.require(budget >= 1 && budget < chunks, "policy training needs 0 < round(p * chunks) < chunks; "

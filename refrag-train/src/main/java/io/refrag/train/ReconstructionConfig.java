@@ -20,7 +20,8 @@ public record ReconstructionConfig(TrainingConfig base, int maxChunks, Curriculu
     /** Validates the fields; messages name the field and the allowed values. */
     public ReconstructionConfig {
         Objects.requireNonNull(base, "base");
-        TrainingConfig.require(maxChunks >= 1, "maxChunks must be >= 1, got " + maxChunks);
+        TrainingConfig.require(maxChunks >= 1 && maxChunks <= TrainingConfig.MAX_CHUNKS, "maxChunks must be in [1, "
+                + TrainingConfig.MAX_CHUNKS + "], got " + maxChunks);
         TrainingConfig.require(curriculum == null || curriculum.maxChunks() == maxChunks, "the curriculum's maxChunks ("
                 + (curriculum == null ? 0 : curriculum.maxChunks()) + ") must equal maxChunks (" + maxChunks + ")");
     }

@@ -54,6 +54,11 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
             "decoderLearningRate", "weightDecay", "beta1", "beta2", "warmupSteps", "minLearningRateRatio",
             "maxGradNorm", "seed", "checkpointEvery");
 
+    /** The most held-out samples a run scores (they are built up front and held). */
+    public static final int MAX_EVAL_SAMPLES = 100_000;
+    /** The most chunks one sample may hold. */
+    public static final int MAX_CHUNKS = 4_096;
+
     /** Validates the fields; messages name the field and the allowed values. */
     public TrainingConfig {
         Objects.requireNonNull(decoder, "decoder");
@@ -64,7 +69,8 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         Objects.requireNonNull(pooling, "pooling");
         require(heldOutDocuments >= 1 && heldOutDocuments < corpus.size(), "heldOutDocuments must be in "
                 + "[1, documents - 1] = [1, " + (corpus.size() - 1) + "], got " + heldOutDocuments);
-        require(evalSamples >= 1, "evalSamples must be >= 1, got " + evalSamples);
+        require(evalSamples >= 1 && evalSamples <= MAX_EVAL_SAMPLES, "evalSamples must be in [1, " + MAX_EVAL_SAMPLES
+                + "] (they are held in memory), got " + evalSamples);
         require(k >= 1, "k (decoder tokens per chunk) must be >= 1, got " + k);
     }
 

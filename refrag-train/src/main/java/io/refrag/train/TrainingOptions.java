@@ -25,10 +25,14 @@ public record TrainingOptions(int steps, int batchSize, double learningRate, dou
         double decoderLearningRate, double weightDecay, double beta1, double beta2, double epsilon, int warmupSteps,
         double minLearningRateRatio, double maxGradNorm, long seed, int checkpointEvery) {
 
+    /** The most samples one step holds. */
+    public static final int MAX_BATCH_SIZE = 65_536;
+
     /** Validates every field; messages name the field and the allowed range. */
     public TrainingOptions {
         require(steps >= 1, "steps must be >= 1, got " + steps);
-        require(batchSize >= 1, "batchSize must be >= 1, got " + batchSize);
+        require(batchSize >= 1 && batchSize <= MAX_BATCH_SIZE, "batchSize must be in [1, " + MAX_BATCH_SIZE
+                + "] (a step holds its samples), got " + batchSize);
         require(learningRate > 0 && Double.isFinite(learningRate), "learningRate must be > 0, got " + learningRate);
         require(encoderLearningRate > 0 && Double.isFinite(encoderLearningRate), "encoderLearningRate must be > 0, got "
                 + encoderLearningRate);

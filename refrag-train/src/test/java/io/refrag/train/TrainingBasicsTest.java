@@ -60,6 +60,21 @@ class TrainingBasicsTest {
     }
 
     @Test
+    void configSizesThatWouldExhaustMemoryAreRefusedBeforeAnyWork() {
+        var order = assertThrows(InvalidRequestException.class, () -> new Curriculum(8, 9, 2.0, 2_000_000_000));
+        assertTrue(order.getMessage().contains("orders more than 10000000 samples"), order.getMessage());
+        var stages = assertThrows(InvalidRequestException.class, () -> new Curriculum(8, 1_000_000, 2.0, 1));
+        assertTrue(stages.getMessage().contains("stages <= 1000"), stages.getMessage());
+        var chunks = assertThrows(InvalidRequestException.class, () -> new Curriculum(2_000_000_000, 2, 2.0, 1));
+        assertTrue(chunks.getMessage().contains("maxChunks <= 4096"), chunks.getMessage());
+        var batch = assertThrows(InvalidRequestException.class, () -> TrainingOptions.builder()
+                .optBatchSize(1_000_000_000).build());
+        assertTrue(batch.getMessage().contains("batchSize must be in [1, 65536]"), batch.getMessage());
+        assertEquals(1_000_000_000, TrainingOptions.builder().optSteps(1_000_000_000).build().steps(),
+                "steps are work, not memory: the plan is computed per sample");
+    }
+
+    @Test
     void scheduleWarmsUpLinearlyThenDecaysByCosine() {
         LearningRateSchedule s = new LearningRateSchedule(1e-3, 4, 14, 0.1);
         assertEquals(0.25e-3, s.at(0), 1e-12);

@@ -109,6 +109,13 @@ public record TrainingCorpus(List<String> documents) implements CorpusSource {
             throw new InvalidRequestException("training corpus file " + file + " does not exist");
         }
         try {
+            long size = Files.size(file);
+            long limit = Runtime.getRuntime().maxMemory() / 4; // a String per line takes about twice the bytes
+            if (size > limit) {
+                throw new InvalidRequestException("corpus file " + file + " has " + (size >> 20) + " MiB; at most "
+                        + (limit >> 20) + " MiB (a quarter of the JVM's heap) is read whole: split it, or run with a "
+                        + "larger -Xmx");
+            }
             return Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new InvalidRequestException("cannot read training corpus " + file + ": " + e.getMessage(), e);

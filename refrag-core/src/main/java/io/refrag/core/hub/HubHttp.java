@@ -51,6 +51,10 @@ final class HubHttp {
     HubHttp(String endpoint, String token, HfHub.Limits limits) {
         this.endpoint = endpointUri(endpoint);
         this.token = token == null || token.isBlank() ? null : token.strip();
+        if (this.token != null && this.token.chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+            throw new InvalidRequestException("HF_TOKEN holds a character other than printable ASCII (a line break or "
+                    + "a space copied with it?); a hub token is one word of letters and digits");
+        }
         this.limits = limits;
     }
 

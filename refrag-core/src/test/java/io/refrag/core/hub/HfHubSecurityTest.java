@@ -323,6 +323,11 @@ class HfHubSecurityTest {
             var e = assertThrows(InvalidRequestException.class, () -> bad.resolve("acme/tiny"), endpoint);
             assertTrue(e.getMessage().contains("HF_ENDPOINT") && e.getMessage().contains(endpoint), e.getMessage());
         }
+        HfHub badToken = HfHub.of(cache, fake.endpoint, false, "hf_abc\r\nX-Injected: 1", null, QUICK);
+        int sent = fake.requests.size();
+        var token = assertThrows(InvalidRequestException.class, () -> badToken.resolve("acme/tiny"));
+        assertTrue(token.getMessage().contains("HF_TOKEN"), token.getMessage());
+        assertEquals(sent, fake.requests.size(), "nothing is sent with a token that could inject headers");
         var timeout = assertThrows(InvalidRequestException.class, () -> HfHub.fromEnvironment(
                 Map.of("HF_HUB_DOWNLOAD_TIMEOUT", "soon"), null));
         assertTrue(timeout.getMessage().contains("HF_HUB_DOWNLOAD_TIMEOUT"), timeout.getMessage());
