@@ -1,5 +1,6 @@
 package io.refrag.core;
 
+import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.RefragException;
 
 import java.util.List;
@@ -61,7 +62,7 @@ final class Lifecycle {
         try {
             if (!partsClosed) {
                 partsClosed = true;
-                RuntimeException failure = closeAll(parts.get());
+                RuntimeException failure = Closeables.closeAll(parts.get());
                 if (failure != null) {
                     throw failure;
                 }
@@ -69,32 +70,5 @@ final class Lifecycle {
         } finally {
             lock.writeLock().unlock();
         }
-    }
-
-    /**
-     * Closes every part, even when some fail.
-     *
-     * @param parts the parts (null entries are skipped)
-     * @return the first failure, the others added to it as suppressed, or null
-     */
-    static RuntimeException closeAll(List<? extends AutoCloseable> parts) {
-        RuntimeException failure = null;
-        for (AutoCloseable c : parts) {
-            if (c == null) {
-                continue;
-            }
-            try {
-                c.close();
-            } catch (Exception e) {
-                RuntimeException r = e instanceof RuntimeException re ? re
-                        : new RefragException("closing " + c + " failed: " + e.getMessage(), e);
-                if (failure == null) {
-                    failure = r;
-                } else {
-                    failure.addSuppressed(r);
-                }
-            }
-        }
-        return failure;
     }
 }

@@ -5,6 +5,7 @@ import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
 import io.refrag.core.chunk.ChunkEmbedder;
+import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.BatchedGenerator;
@@ -390,7 +391,7 @@ public final class Refrag implements AutoCloseable {
 
         /** Closes what was opened when building fails; the build's own exception is the one that matters. */
         private void closeParts() {
-            Lifecycle.closeAll(Arrays.asList(projector, encoder, decoder, cache));
+            Closeables.closeAll(Arrays.asList(projector, encoder, decoder, cache));
         }
     }
 }

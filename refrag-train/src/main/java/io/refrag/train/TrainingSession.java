@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
+import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.model.Chunk;
 import io.refrag.core.model.ModelOptions;
@@ -117,10 +118,7 @@ final class TrainingSession implements AutoCloseable {
                     decoder.tokenizer(), config.k());
             this.manager = NDManager.newBaseManager(Devices.resolve(config.device()));
         } catch (RuntimeException e) {
-            for (AutoCloseable c : opened) {
-                closeQuietly(c);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, opened.toArray(AutoCloseable[]::new));
         }
     }
 
@@ -324,21 +322,11 @@ final class TrainingSession implements AutoCloseable {
         return new TrainingLoop(this).run(fn, updatesPerStep, listener);
     }
 
-    private static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            LOG.debug("ignored close failure", e);
-        }
-    }
-
     @Override
     public void close() {
-        manager.close();
-        for (AutoCloseable c : new AutoCloseable[] {policy, projector, encoder, decoder}) {
-            if (c != null) {
-                closeQuietly(c);
-            }
+        RuntimeException failure = Closeables.closeAll(Arrays.asList(manager, policy, projector, encoder, decoder));
+        if (failure != null) {
+            LOG.warn("closing the training session: {}", failure.toString());
         }
     }
 }

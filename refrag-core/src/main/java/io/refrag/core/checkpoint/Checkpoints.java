@@ -3,6 +3,7 @@ package io.refrag.core.checkpoint;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.tensor.Devices;
 
@@ -61,7 +62,7 @@ public final class Checkpoints {
         try {
             on = Devices.resolve(device);
         } catch (RuntimeException e) {
-            throw closing(owned, e);
+            throw Closeables.closeAfter(e, owned);
         }
         AtomicReference<T> model = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -111,17 +112,7 @@ public final class Checkpoints {
             return model;
         } catch (RuntimeException e) {
             manager.close();
-            throw closing(owned, e);
+            throw Closeables.closeAfter(e, owned);
         }
-    }
-
-    /** Closes {@code owned} after {@code e}, keeping any failure to close as suppressed; returns {@code e}. */
-    private static RuntimeException closing(AutoCloseable owned, RuntimeException e) {
-        try {
-            owned.close();
-        } catch (Exception suppressed) {
-            e.addSuppressed(suppressed);
-        }
-        return e;
     }
 }

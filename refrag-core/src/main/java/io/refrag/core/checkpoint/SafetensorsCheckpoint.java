@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.ModelLoadException;
 
 import java.io.IOException;
@@ -127,7 +128,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
                 dataStart.put(file, readHeader(file, ch, tensors, metadata));
             }
         } catch (IOException | RuntimeException e) {
-            channels.values().forEach(SafetensorsCheckpoint::closeQuietly);
+            Closeables.closeAfter(e, channels.values().toArray(AutoCloseable[]::new));
             if (e instanceof ModelLoadException mle) {
                 throw mle;
             }
@@ -333,14 +334,6 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        channels.values().forEach(SafetensorsCheckpoint::closeQuietly);
-    }
-
-    private static void closeQuietly(FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // read-only channel: nothing to flush
-        }
+        Closeables.closeAll(List.copyOf(channels.values())); // read-only channels: a failure to close loses nothing
     }
 }
