@@ -6,6 +6,7 @@ import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.corpus.TrainingCorpus;
+import io.refrag.core.eval.EvalMode;
 import io.refrag.core.eval.EvalOptions;
 import io.refrag.core.eval.EvalReport;
 import io.refrag.core.eval.EvalRow;
@@ -143,10 +144,10 @@ final class Compare extends CliCommand {
         int configurations = 1 + 2 * ks.size();
         List<Row> rows = new ArrayList<>();
         rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
-                repeats, quality == null ? null : quality.rows().get(1)));
+                repeats, quality == null ? null : quality.row(EvalMode.FULL)));
         for (int k : ks) {
             RefragOptions o = base.toBuilder().optK(k).build();
-            EvalRow q = quality == null ? null : quality.rows().get(2 + ks.indexOf(k));
+            EvalRow q = quality == null ? null : quality.refragRow(k);
             progress.update(rows.size(), configurations);
             rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false, repeats,
                     q));
@@ -236,12 +237,13 @@ final class Compare extends CliCommand {
                             "%9.4f %9.1f%%", r.quality().meanNll(), 100 * r.quality().gainKept()));
         }
         if (quality != null) {
-            EvalRow none = quality.rows().get(0);
+            EvalRow none = quality.row(EvalMode.NONE);
+            EvalRow first = quality.refragRow(ks.get(0));
             out.printf(Locale.ROOT, "%nQuality: held-out NLL (nats/token) of o=%d tokens after s=%d context tokens, mean "
                     + "over %d documents the model never trained on; no context %.4f. REFRAG rows: p=%s, policy %s. "
                     + "Gain kept = (NLL_none - NLL) / (NLL_none - NLL_full).%n", EvalOptions.DEFAULT_TARGET_TOKENS,
                     EvalOptions.DEFAULT_CONTEXT_TOKENS, quality.documents(), none.meanNll(),
-                    quality.rows().get(2).p(), quality.rows().get(2).policy());
+                    first.p(), first.policy());
         }
     }
 
@@ -275,7 +277,7 @@ final class Compare extends CliCommand {
         result.put("fullContextTokens", full.decoderInput());
         if (quality != null) {
             result.put("heldOutDocuments", quality.documents());
-            result.put("noContextNll", quality.rows().get(0).meanNll());
+            result.put("noContextNll", quality.row(EvalMode.NONE).meanNll());
         }
         result.put("runs", runs);
         return result;

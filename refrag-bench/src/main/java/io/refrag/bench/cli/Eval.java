@@ -142,7 +142,7 @@ final class Eval extends CliCommand {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (EvalRow r : report.rows()) {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("mode", r.mode());
+            m.put("mode", r.mode().label());
             m.put("k", r.k());
             m.put("p", r.p());
             m.put("policy", r.policy());

@@ -3,7 +3,7 @@ package io.refrag.core.eval;
 /**
  * One mode's measurements.
  *
- * @param mode {@code none} (no context), {@code full} (full context) or {@code refrag}
+ * @param mode no context, full context or REFRAG
  * @param k chunk size (0 unless refrag)
  * @param p expansion fraction (0 unless refrag)
  * @param policy expansion policy (empty unless refrag)
@@ -15,13 +15,13 @@ package io.refrag.core.eval;
  * @param exactMatch QA: share of answers matching a reference exactly after normalisation, else NaN
  * @param f1 QA: mean best token F1 against the references, else NaN
  */
-public record EvalRow(String mode, int k, double p, String policy, double meanNll, double perplexity,
+public record EvalRow(EvalMode mode, int k, double p, String policy, double meanNll, double perplexity,
         double gainKept, double decoderInputLength, double ttftMillis, double exactMatch, double f1) {
 
     /** @return a short label: {@code none}, {@code full} or {@code refrag k=8 p=0.25 random} */
     public String label() {
-        if (!mode.equals(Evaluator.REFRAG)) {
-            return mode;
+        if (mode != EvalMode.REFRAG) {
+            return mode.label();
         }
         return "refrag k=" + k + " p=" + p + (p > 0 ? " " + policy : "");
     }

@@ -28,9 +28,6 @@ import java.util.List;
  * documents of the time from the request to the first token.
  */
 public final class Evaluator {
-    static final String NONE = "none";
-    static final String FULL = "full";
-    static final String REFRAG = "refrag";
 
     /** Receives progress: items done so far of the total. */
     @FunctionalInterface
@@ -43,7 +40,7 @@ public final class Evaluator {
     }
 
     /** One evaluated configuration. */
-    private record Mode(String mode, int k, double p, String policy) {
+    private record Mode(EvalMode mode, int k, double p, String policy) {
         /** @return k, or for the no- and full-context modes a chunk size that is never compressed */
         int chunkSize() {
             return k > 0 ? k : Compression.DEFAULT_K;
@@ -77,17 +74,17 @@ public final class Evaluator {
             throw new InvalidRequestException("eval: o = " + options.targetTokens() + " target tokens do not fit the "
                     + "decoder's context of " + window + " positions (BOS + o at least); use a smaller --o");
         }
-        modes.add(new Mode(NONE, 0, 0, ""));
-        modes.add(new Mode(FULL, 0, 0, ""));
+        modes.add(new Mode(EvalMode.NONE, 0, 0, ""));
+        modes.add(new Mode(EvalMode.FULL, 0, 0, ""));
         for (int k : options.ks()) {
             for (double p : options.ps()) {
                 if (p == 0) {
-                    modes.add(new Mode(REFRAG, k, 0, PolicyNames.NONE));
+                    modes.add(new Mode(EvalMode.REFRAG, k, 0, PolicyNames.NONE));
                     continue;
                 }
                 for (String policy : options.policies()) {
                     if (!policy.equals(PolicyNames.NONE)) {
-                        modes.add(new Mode(REFRAG, k, p, policy));
+                        modes.add(new Mode(EvalMode.REFRAG, k, p, policy));
                     }
                 }
             }
@@ -123,7 +120,7 @@ public final class Evaluator {
             for (int m = 0; m < modes.size(); m++) {
                 Mode mode = modes.get(m);
                 PromptPlan.Builder plan = PromptPlan.builder(decoder.info());
-                if (!mode.mode().equals(NONE)) {
+                if (mode.mode() != EvalMode.NONE) {
                     plan.chunks(Chunker.chunk(0, doc, t, s, mode.chunkSize()));
                 }
                 perMode.get(m).add(score(mode, plan.build(), "", targets, 1, i));
@@ -153,7 +150,7 @@ public final class Evaluator {
             int[] answer = decoder.tokenizer().encode(" " + x.answers().get(0)).ids();
             for (int m = 0; m < modes.size(); m++) {
                 Mode mode = modes.get(m);
-                RefragRequest request = RefragRequest.of(x.question(), mode.mode().equals(NONE) ? List.of()
+                RefragRequest request = RefragRequest.of(x.question(), mode.mode() == EvalMode.NONE ? List.of()
                         : x.passages());
                 PromptPlan plan = refrag.pipeline().plan(request, mode.chunkSize());
                 perMode.get(m).add(score(mode, plan, x.question(), answer, options.targetTokens(), i));
@@ -191,7 +188,7 @@ public final class Evaluator {
                 .optK(mode.chunkSize())
                 .optExpansionFraction(mode.p())
                 .optPolicy(mode.policy().isEmpty() ? PolicyNames.NONE : mode.policy())
-                .optFullContext(!mode.mode().equals(REFRAG))
+                .optFullContext(mode.mode() != EvalMode.REFRAG)
                 .optGeneration(GenerationOptions.builder().optMaxNewTokens(newTokens).optSeed(options.seed() + item)
                         .build())
                 .build();
@@ -218,7 +215,7 @@ public final class Evaluator {
         for (int m = 0; m < modes.size(); m++) {
             Mode mode = modes.get(m);
             List<Scored> s = perMode.get(m);
-            rows.add(new EvalRow(mode.mode(), mode.k(), mode.p(), mode.mode().equals(REFRAG) ? mode.policy() : "",
+            rows.add(new EvalRow(mode.mode(), mode.k(), mode.p(), mode.mode() == EvalMode.REFRAG ? mode.policy() : "",
                     mean[m], Math.exp(mean[m]), (none - mean[m]) / (none - full),
                     s.stream().mapToInt(Scored::inputLength).average().orElse(0),
                     Statistics.median(s.stream().mapToDouble(Scored::ttftMillis).toArray()), Double.NaN, Double.NaN));
