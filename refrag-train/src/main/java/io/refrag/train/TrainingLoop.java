@@ -40,17 +40,11 @@ final class TrainingLoop {
         TrainingOptions o = s.config.options();
         Map<String, NDArray> params = new LinkedHashMap<>();
         Map<String, Double> scale = new LinkedHashMap<>();
-        if (s.trains.contains(Part.PROJECTOR)) {
-            addPart("projector.", s.projector, 1.0, params, scale);
-        }
-        if (s.trains.contains(Part.ENCODER)) {
-            addPart("encoder.", s.encoder, o.encoderLearningRate() / o.learningRate(), params, scale);
-        }
-        if (s.trains.contains(Part.DECODER)) {
-            addPart("decoder.", s.decoder, o.decoderLearningRate() / o.learningRate(), params, scale);
-        }
-        if (s.policy != null) {
-            addPart("policy.", s.policy, 1.0, params, scale);
+        for (Part part : Part.OPTIMISER_ORDER) {
+            Trainable trained = s.trained(part);
+            if (trained != null) {
+                addPart(part.prefix(), trained, part.learningRateScale(o), params, scale);
+            }
         }
         LearningRateSchedule schedule = o.schedule();
         long start = System.nanoTime();

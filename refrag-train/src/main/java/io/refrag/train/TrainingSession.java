@@ -14,6 +14,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.plan.PromptPlan;
 import io.refrag.core.spi.Providers;
+import io.refrag.core.spi.train.Trainable;
 import io.refrag.core.spi.train.TrainableDecoder;
 import io.refrag.core.spi.train.TrainableEncoder;
 import io.refrag.core.spi.train.TrainablePolicy;
@@ -138,6 +139,16 @@ final class TrainingSession implements AutoCloseable {
     private static <T extends AutoCloseable> T opened(T part, List<AutoCloseable> opened) {
         opened.add(part);
         return part;
+    }
+
+    /** @return the part's parameters' owner, or null when the part does not train in this run */
+    Trainable trained(Part part) {
+        return switch (part) {
+            case POLICY -> policy; // loaded only when it trains
+            case PROJECTOR -> trains.contains(part) ? projector : null;
+            case ENCODER -> trains.contains(part) ? encoder : null;
+            case DECODER -> trains.contains(part) ? decoder : null;
+        };
     }
 
     /** @return the decoder */
