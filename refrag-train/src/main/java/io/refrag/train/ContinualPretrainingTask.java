@@ -25,7 +25,7 @@ import java.util.function.DoubleSupplier;
  */
 public final class ContinualPretrainingTask extends SessionTask {
     /** The task's name. */
-    public static final String NAME = "cpt";
+    public static final String NAME = TaskType.CPT.label();
     private final ContinualPretrainingConfig config;
     private final int chunks;
     private final int budget;

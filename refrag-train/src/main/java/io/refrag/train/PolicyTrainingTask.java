@@ -27,7 +27,7 @@ import java.util.function.DoubleSupplier;
  */
 public final class PolicyTrainingTask extends SessionTask {
     /** The task's name. */
-    public static final String NAME = "policy";
+    public static final String NAME = TaskType.POLICY.label();
     /** Random selections averaged per held-out sample for the random-policy baseline. */
     private static final int RANDOM_BASELINE_DRAWS = 4;
     private final PolicyTrainingConfig config;

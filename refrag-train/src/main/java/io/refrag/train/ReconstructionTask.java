@@ -24,7 +24,7 @@ import java.util.function.DoubleSupplier;
  */
 public final class ReconstructionTask extends SessionTask {
     /** The task's name. */
-    public static final String NAME = "reconstruct";
+    public static final String NAME = TaskType.RECONSTRUCT.label();
     private final ReconstructionConfig config;
 
     /** @param config what to train on */

@@ -2,9 +2,11 @@ package io.refrag.train;
 
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.json.Enums;
 import io.refrag.core.json.JsonConfig;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -16,7 +18,7 @@ import java.util.List;
  */
 public interface TrainingTask {
     /** The tasks' names, as the CLI and the state file know them. */
-    List<String> NAMES = List.of(ReconstructionTask.NAME, ContinualPretrainingTask.NAME, PolicyTrainingTask.NAME);
+    List<String> NAMES = Arrays.stream(TaskType.values()).map(TaskType::label).toList();
 
     /** @return the task's name */
     String name();
@@ -38,22 +40,13 @@ public interface TrainingTask {
      * @throws InvalidRequestException for an unknown task, a missing or unreadable file or a bad value
      */
     static TrainingTask read(String name, Path file) {
-        if (!NAMES.contains(name)) {
-            throw new InvalidRequestException("unknown training task '" + name + "'; allowed: "
-                    + String.join(", ", NAMES));
-        }
+        TaskType type = Enums.parse(TaskType.class, name, "training task");
         JsonConfig json;
         try {
             json = JsonConfig.readFile(file);
         } catch (ModelLoadException e) {
             throw new InvalidRequestException("cannot read training config: " + e.getMessage(), e);
         }
-        TrainingConfig base = TrainingConfig.read(json);
-        return switch (name) {
-            case ReconstructionTask.NAME -> new ReconstructionTask(ReconstructionConfig.read(json, base));
-            case ContinualPretrainingTask.NAME ->
-                    new ContinualPretrainingTask(ContinualPretrainingConfig.read(json, base));
-            default -> new PolicyTrainingTask(PolicyTrainingConfig.read(json, base));
-        };
+        return type.read(json, TrainingConfig.read(json));
     }
 }
