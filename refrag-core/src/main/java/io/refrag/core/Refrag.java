@@ -86,7 +86,8 @@ public final class Refrag implements AutoCloseable {
      * @return the pipeline
      */
     public static Refrag load(String folderOrId, ModelOptions options) {
-        return load(HfHub.fromEnvironment().resolve(folderOrId), options);
+        HfHub hub = HfHub.fromEnvironment(); // one hub for the folder and the ids its refrag.json names
+        return open(RefragManifest.read(hub.resolve(folderOrId), hub), options);
     }
 
     /**
