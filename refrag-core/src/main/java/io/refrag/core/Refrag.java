@@ -5,7 +5,6 @@ import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
 import io.refrag.core.chunk.ChunkEmbedder;
-import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.BatchedGenerator;
@@ -15,7 +14,6 @@ import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ChunkEncoder;
 import io.refrag.core.model.Compression;
-import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Projector;
@@ -47,12 +45,13 @@ public final class Refrag implements AutoCloseable {
     private final Lifecycle lifecycle = new Lifecycle();
     private final RequestPipeline pipeline;
 
-    private Refrag(Builder b) {
+    Refrag(RefragBuilder b) {
         this.decoder = b.decoder;
         this.encoder = b.encoder;
         this.projector = b.projector;
         this.cache = b.cache;
-        this.batcher = b.maxBatch > 1 ? new BatchedGenerator(b.decoder, b.maxBatch) : null;
+        this.batcher = b.maxBatch > 1 ? new BatchedGenerator(b.decoder, b.maxBatch, b.maxQueue, b.requestTimeout)
+                : null;
         this.defaults = b.defaults;
         this.defaultPolicy = b.policyName;
         this.pipeline = new RequestPipeline(decoder, encoder, encoder == null ? null
@@ -61,8 +60,8 @@ public final class Refrag implements AutoCloseable {
     }
 
     /** @return a builder; the decoder is required, the encoder for REFRAG (non-full-context) requests */
-    public static Builder builder() {
-        return new Builder();
+    public static RefragBuilder builder() {
+        return new RefragBuilder();
     }
 
     /**
@@ -98,7 +97,7 @@ public final class Refrag implements AutoCloseable {
      * @return the pipeline
      */
     public static Refrag open(RefragManifest m, ModelOptions options) {
-        Builder b = builder().optModelOptions(options);
+        RefragBuilder b = builder().optModelOptions(options);
         Refrag refrag;
         try {
             b.setDecoder(Providers.loadDecoder(m.decoder(), options));
@@ -244,155 +243,5 @@ public final class Refrag implements AutoCloseable {
             parts.addAll(Arrays.asList(cache, projector, encoder, decoder));
             return parts;
         });
-    }
-
-    /** Builds a {@link Refrag}; {@code setX} for required parts, {@code optX} for optional ones. */
-    public static final class Builder {
-        private CausalDecoder decoder;
-        private ChunkEncoder encoder;
-        private Projector projector;
-        private ExpansionPolicy policy;
-        private String policyName = PolicyNames.NONE;
-        private Path policyFile;
-        private ChunkEmbeddingCache cache;
-        private int maxBatch = 1;
-        private RefragOptions defaults = RefragOptions.builder().build();
-        private ModelOptions modelOptions = ModelOptions.defaults();
-        private long projectorSeed;
-
-        private Builder() {
-        }
-
-        /**
-         * @param d the decoder (required)
-         * @return this builder
-         */
-        public Builder setDecoder(CausalDecoder d) {
-            this.decoder = d;
-            return this;
-        }
-
-        /**
-         * @param e the chunk encoder (needed for REFRAG requests)
-         * @return this builder
-         */
-        public Builder optEncoder(ChunkEncoder e) {
-            this.encoder = e;
-            return this;
-        }
-
-        /**
-         * @param p the projector; without one an untrained projector is created
-         * @return this builder
-         */
-        public Builder optProjector(Projector p) {
-            this.projector = p;
-            return this;
-        }
-
-        /**
-         * @param seed seed of the untrained projector created when none is given
-         * @return this builder
-         */
-        public Builder optProjectorSeed(long seed) {
-            this.projectorSeed = seed;
-            return this;
-        }
-
-        /**
-         * @param p the default expansion policy instance
-         * @return this builder
-         */
-        public Builder optPolicy(ExpansionPolicy p) {
-            this.policy = p;
-            this.policyName = p.name();
-            return this;
-        }
-
-        /**
-         * @param name the default policy's registered name
-         * @param file its weights (learned policies) or null
-         * @return this builder
-         */
-        public Builder optPolicy(String name, Path file) {
-            this.policyName = name;
-            this.policyFile = file;
-            return this;
-        }
-
-        /**
-         * @param c chunk-embedding cache (default: in-memory LRU of 100,000 entries)
-         * @return this builder
-         */
-        public Builder optCache(ChunkEmbeddingCache c) {
-            this.cache = c;
-            return this;
-        }
-
-        /**
-         * @param o default per-request options
-         * @return this builder
-         */
-        public Builder optDefaults(RefragOptions o) {
-            this.defaults = o;
-            return this;
-        }
-
-        /**
-         * Serves concurrent requests with continuous batching: their decode steps run as one batched forward pass
-         * ({@link BatchedGenerator}), so the decoder's weights are read once per step for all of them. Greedy
-         * outputs stay those of a request alone.
-         *
-         * @param requests most requests per decode step; 1 (the default) decodes each request alone
-         * @return this builder
-         */
-        public Builder optMaxBatch(int requests) {
-            if (requests < 1) {
-                throw new InvalidRequestException("maxBatch must be >= 1, got " + requests);
-            }
-            this.maxBatch = requests;
-            return this;
-        }
-
-        /**
-         * @param o device and precision for parts the pipeline creates (projector, policies)
-         * @return this builder
-         */
-        public Builder optModelOptions(ModelOptions o) {
-            this.modelOptions = o;
-            return this;
-        }
-
-        /**
-         * @return the pipeline
-         * @throws InvalidRequestException if parts are missing or their sizes do not fit together
-         */
-        public Refrag build() {
-            if (decoder == null) {
-                throw new InvalidRequestException("a decoder is required: call setDecoder");
-            }
-            int hidden = decoder.info().hiddenSize();
-            if (encoder != null && projector == null) {
-                projector = Providers.projectors().createUntrained(encoder.hiddenSize(), hidden, projectorSeed,
-                        modelOptions);
-            }
-            if (projector != null && projector.outputSize() != hidden) {
-                throw new InvalidRequestException("projector output size " + projector.outputSize()
-                        + " does not match the decoder hidden size " + hidden);
-            }
-            if (encoder != null && projector.inputSize() != encoder.hiddenSize()) {
-                throw new InvalidRequestException("projector input size " + projector.inputSize()
-                        + " does not match the encoder hidden size " + encoder.hiddenSize());
-            }
-            if (cache == null) {
-                cache = new LruChunkCache(100_000);
-            }
-            return new Refrag(this);
-        }
-
-        /** Closes what was opened when building fails; the build's own exception is the one that matters. */
-        private void closeParts() {
-            Closeables.closeAll(Arrays.asList(projector, encoder, decoder, cache));
-        }
     }
 }

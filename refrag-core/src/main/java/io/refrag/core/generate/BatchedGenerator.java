@@ -1,11 +1,14 @@
 package io.refrag.core.generate;
 
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.QueueFullException;
 import io.refrag.core.exception.RefragException;
+import io.refrag.core.exception.RequestTimeoutException;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -24,24 +27,35 @@ import java.util.concurrent.TimeUnit;
  * request keeps its own KV cache and position, sampler, stop conditions and streaming listener, and leaves the batch
  * when it finishes or is cancelled; the others go on. Listeners run on the loop thread: a slow one slows every stream.
  * Greedy outputs equal {@link Generator}'s for the same request.
+ *
+ * <p>Under overload no request waits forever and none is lost without an error: at most {@code maxQueue} requests
+ * wait for a batch slot (beyond that {@link #submit} refuses with a {@link QueueFullException}), and a request that
+ * runs or waits past its timeout ends with a {@link RequestTimeoutException}. A cancelled or timed-out request leaves
+ * within one step, its KV cache freed, whether it was waiting or running.
  */
 public final class BatchedGenerator implements AutoCloseable {
     private static final long IDLE_POLL_MILLIS = 50;
+    /** The default bound on requests waiting for a batch slot. */
+    public static final int DEFAULT_MAX_QUEUE = 256;
 
     private final CausalDecoder decoder;
     private final int maxBatch;
-    private final BlockingQueue<Stream> joining = new LinkedBlockingQueue<>();
+    private final int maxQueue;
+    private final Duration timeout; // zero: none
+    private final BlockingQueue<Stream> joining;
     private final Thread loop;
     private volatile boolean closed;
 
     /** A request in the batch: wait for its result, or cancel it. */
     public static final class Stream {
         private final Decoding decoding;
+        private final long deadlineNanos;
         private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
         private volatile boolean cancelled;
 
-        private Stream(Decoding decoding) {
+        private Stream(Decoding decoding, long deadlineNanos) {
             this.decoding = decoding;
+            this.deadlineNanos = deadlineNanos;
         }
 
         /** @return completes with the generation, or exceptionally (a {@link CancellationException} once cancelled) */
@@ -73,11 +87,25 @@ public final class BatchedGenerator implements AutoCloseable {
      * @param maxBatch most requests in one decode step, at least 1
      */
     public BatchedGenerator(CausalDecoder decoder, int maxBatch) {
-        if (maxBatch < 1) {
-            throw new InvalidRequestException("batch size must be >= 1, got " + maxBatch);
+        this(decoder, maxBatch, DEFAULT_MAX_QUEUE, Duration.ZERO);
+    }
+
+    /**
+     * @param decoder the model every request uses
+     * @param maxBatch most requests in one decode step, at least 1
+     * @param maxQueue most requests waiting for a batch slot, at least 1
+     * @param timeout the longest a request may take from its start, waiting included; zero for none
+     */
+    public BatchedGenerator(CausalDecoder decoder, int maxBatch, int maxQueue, Duration timeout) {
+        if (maxBatch < 1 || maxQueue < 1 || timeout.isNegative()) {
+            throw new InvalidRequestException("batching needs maxBatch >= 1, maxQueue >= 1 and a timeout >= 0; got "
+                    + maxBatch + ", " + maxQueue + ", " + timeout);
         }
         this.decoder = decoder;
         this.maxBatch = maxBatch;
+        this.maxQueue = maxQueue;
+        this.timeout = timeout;
+        this.joining = new LinkedBlockingQueue<>(maxQueue);
         this.loop = new Thread(this::run, "refrag-batched-decode");
         loop.setDaemon(true);
         loop.start();
@@ -92,13 +120,21 @@ public final class BatchedGenerator implements AutoCloseable {
      * @param requestStartNanos {@link System#nanoTime()} at request start (TTFT counts from it)
      * @return the running request
      * @throws io.refrag.core.exception.ContextTooLongException if the prompt alone exceeds the context length
+     * @throws QueueFullException if {@code maxQueue} requests already wait for a batch slot
      */
     public Stream submit(DecoderInput prompt, GenerationOptions options, long requestStartNanos) {
         if (closed) {
             throw new RefragException("the batched generator is closed");
         }
-        Stream stream = new Stream(new Decoding(decoder, prompt, options, requestStartNanos));
-        joining.add(stream);
+        if (joining.remainingCapacity() == 0) {
+            throw queueFull(); // before the KV cache is allocated
+        }
+        long deadline = timeout.isZero() ? Long.MAX_VALUE : requestStartNanos + timeout.toNanos();
+        Stream stream = new Stream(new Decoding(decoder, prompt, options, requestStartNanos), deadline);
+        if (!joining.offer(stream)) {
+            stream.decoding.close();
+            throw queueFull();
+        }
         if (closed && joining.remove(stream)) { // closed meanwhile: the loop may not see it
             stream.fail(new RefragException("the batched generator is closed"));
         }
@@ -124,13 +160,32 @@ public final class BatchedGenerator implements AutoCloseable {
         }
     }
 
+    private QueueFullException queueFull() {
+        return new QueueFullException("queue full: " + maxQueue + " requests are already waiting for one of the "
+                + maxBatch + " batch slots; retry later (RefragBuilder.optMaxQueue sets the bound)");
+    }
+
+    /** Ends waiting and running requests that were cancelled or ran out of time; returns whether it ended {@code s}. */
+    private boolean endedEarly(Stream s, long now) {
+        if (s.cancelled) {
+            s.fail(new CancellationException("request cancelled"));
+            return true;
+        }
+        if (now > s.deadlineNanos) {
+            s.fail(new RequestTimeoutException("request timed out after " + timeout.toMillis() + " ms ("
+                    + s.decoding.generatedCount() + " tokens generated); its KV cache was freed"));
+            return true;
+        }
+        return false;
+    }
+
     private void run() {
         List<Stream> active = new ArrayList<>();
         while (!closed || !active.isEmpty() || !joining.isEmpty()) {
             if (active.isEmpty()) {
                 try {
                     Stream first = joining.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
-                    if (first == null) {
+                    if (first == null || endedEarly(first, System.nanoTime())) {
                         continue;
                     }
                     prefill(first, active);
@@ -139,17 +194,14 @@ public final class BatchedGenerator implements AutoCloseable {
                     break;
                 }
             }
+            long now = System.nanoTime();
+            joining.removeIf(s -> endedEarly(s, now));
             List<Stream> fresh = new ArrayList<>();
             joining.drainTo(fresh, maxBatch - active.size());
             for (Stream s : fresh) {
                 prefill(s, active);
             }
-            active.removeIf(s -> {
-                if (s.cancelled) {
-                    s.fail(new CancellationException("request cancelled"));
-                }
-                return s.cancelled;
-            });
+            active.removeIf(s -> endedEarly(s, now));
             if (!active.isEmpty()) {
                 step(active);
             }

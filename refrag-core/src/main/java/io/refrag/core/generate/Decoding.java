@@ -67,6 +67,11 @@ final class Decoding implements AutoCloseable {
         return session;
     }
 
+    /** @return tokens generated so far */
+    int generatedCount() {
+        return n;
+    }
+
     /** @return the token sampled last */
     int lastToken() {
         return generated[n - 1];

@@ -9,6 +9,7 @@ import io.refrag.core.tokenizer.TextTokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A decoder without native code, over {@link FakeTokenizer} (vocabulary 128, BOS 1, EOS 0, hidden size 2). Greedy
@@ -25,6 +26,8 @@ public final class FakeDecoder implements CausalDecoder {
     public volatile Runnable onPrefill = () -> { };
     /** Whether {@link #close()} ran. */
     public volatile boolean closed;
+    /** Sessions opened and not yet closed (their KV caches). */
+    public final AtomicInteger openSessions = new AtomicInteger();
     private final DecoderInfo info;
     private final TextTokenizer tokenizer = new FakeTokenizer();
 
@@ -59,6 +62,7 @@ public final class FakeDecoder implements CausalDecoder {
 
     @Override
     public DecoderSession newSession(int capacity) {
+        openSessions.incrementAndGet();
         return new DecoderSession() {
             private int position;
             private int generated;
@@ -102,6 +106,7 @@ public final class FakeDecoder implements CausalDecoder {
 
             @Override
             public void close() {
+                openSessions.decrementAndGet();
             }
         };
     }

@@ -1,0 +1,90 @@
+package io.refrag.core.generate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.refrag.core.exception.QueueFullException;
+import io.refrag.core.exception.RequestTimeoutException;
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.testing.FakeDecoder;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** Overload: a bounded queue refuses at admission, timeouts and cancellations end requests and free their caches. */
+class BatchedGeneratorTest {
+    private final FakeDecoder decoder = new FakeDecoder(256);
+
+    private static DecoderInput prompt() {
+        return DecoderInput.ofTokens(1, 2, 3);
+    }
+
+    private static GenerationOptions tokens(int n, TokenListener listener) {
+        return GenerationOptions.builder().optMaxNewTokens(n).optStopTokenIds(new int[0]).optListener(listener)
+                .build();
+    }
+
+    @Test
+    void aFullQueueRefusesAtAdmissionAndTheQueuedRequestsStillFinish() throws Exception {
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try (BatchedGenerator g = new BatchedGenerator(decoder, 1, 1, Duration.ZERO)) {
+            BatchedGenerator.Stream running = g.submit(prompt(), tokens(4, (id, text) -> {
+                holding.countDown();
+                await(release); // holds the loop thread: nothing else joins the batch meanwhile
+            }), System.nanoTime());
+            assertTrue(holding.await(10, TimeUnit.SECONDS));
+            BatchedGenerator.Stream queued = g.submit(prompt(), tokens(3, null), System.nanoTime());
+            int open = decoder.openSessions.get();
+            var full = assertThrows(QueueFullException.class, () -> g.submit(prompt(), tokens(3, null),
+                    System.nanoTime()));
+            assertTrue(full.getMessage().startsWith("queue full: 1 requests"), full.getMessage());
+            assertEquals(open, decoder.openSessions.get(), "a refused request allocates no KV cache");
+            release.countDown();
+            assertEquals(4, running.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(3, queued.result().get(10, TimeUnit.SECONDS).generatedTokens(), "no request is lost");
+        }
+        assertEquals(0, decoder.openSessions.get());
+    }
+
+    @Test
+    void aRequestPastItsTimeoutEndsWithAnErrorAndFreesItsCache() throws Exception {
+        try (BatchedGenerator g = new BatchedGenerator(decoder, 4, 16, Duration.ofMillis(200))) {
+            BatchedGenerator.Stream slow = g.submit(prompt(), tokens(200, (id, text) -> sleep(20)), System.nanoTime());
+            BatchedGenerator.Stream quick = g.submit(prompt(), tokens(2, null), System.nanoTime());
+            long start = System.nanoTime();
+            var e = assertThrows(CompletionException.class, () -> slow.result().join());
+            assertInstanceOf(RequestTimeoutException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("timed out after 200 ms"), e.getCause().getMessage());
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3), "ended within a step of its deadline");
+            assertEquals(2, quick.result().get(10, TimeUnit.SECONDS).generatedTokens(), "the others go on");
+            BatchedGenerator.Stream cancelled = g.submit(prompt(), tokens(200, (id, text) -> sleep(5)),
+                    System.nanoTime());
+            cancelled.cancel();
+            assertThrows(CancellationException.class, () -> cancelled.result().join());
+        }
+        assertEquals(0, decoder.openSessions.get(), "every KV cache was freed");
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
