@@ -262,27 +262,34 @@ public final class ChatPromptFormat {
         } catch (FatalTemplateErrorsException e) {
             List<String> reasons = new ArrayList<>();
             for (TemplateError error : e.getErrors()) {
-                for (Throwable t = error.getException(); t != null; t = t.getCause()) {
-                    if (t instanceof InvalidRequestException refused) { // raise_exception or a limit, unwrapped
-                        throw refused;
-                    }
-                    if (t instanceof OutputTooBigException) {
-                        throw tooBig(t);
-                    }
+                InvalidRequestException refused = refusal(error.getException());
+                if (refused != null) {
+                    throw refused;
                 }
                 reasons.add(error.getMessage());
             }
             throw new InvalidRequestException("the chat template failed: " + reasons, e);
-        } catch (OutputTooBigException e) {
-            throw tooBig(e);
         } catch (RuntimeException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof InvalidRequestException refused) {
-                    throw refused;
-                }
-            }
-            throw new InvalidRequestException("the chat template failed: " + e.getMessage(), e);
+            InvalidRequestException refused = refusal(e);
+            throw refused != null ? refused : new InvalidRequestException("the chat template failed: " + e.getMessage(),
+                    e);
         }
+    }
+
+    /**
+     * @return the reason a render stopped that the caller must see as it is: the template's own {@code raise_exception}
+     *     or a passed limit ({@link RenderBudget}, Jinjava's output bound), found along the cause chain; else null
+     */
+    private InvalidRequestException refusal(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InvalidRequestException refused) {
+                return refused;
+            }
+            if (t instanceof OutputTooBigException) {
+                return tooBig(t);
+            }
+        }
+        return null;
     }
 
     private InvalidRequestException tooBig(Throwable e) {

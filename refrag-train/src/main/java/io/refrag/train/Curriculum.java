@@ -42,9 +42,8 @@ public record Curriculum(int maxChunks, int stages, double ratio, int base) {
         }
         double samples = 0; // the order's length, counted before anything is allocated
         for (int s = 0; s < stages && samples <= MAX_ORDER; s++) {
-            double f = stages == 1 ? 0 : (double) s / (stages - 1);
             for (int t = 1; t <= maxChunks && samples <= MAX_ORDER; t++) {
-                samples += Math.round(base * Math.pow(ratio, -(t - 1) + (2.0 * t - 1 - maxChunks) * f));
+                samples += count(maxChunks, stages, ratio, base, s, t);
             }
         }
         if (samples > MAX_ORDER) {
@@ -66,13 +65,17 @@ public record Curriculum(int maxChunks, int stages, double ratio, int base) {
     public int[][] mixes() {
         int[][] counts = new int[stages][maxChunks];
         for (int s = 0; s < stages; s++) {
-            double f = stages == 1 ? 0 : (double) s / (stages - 1);
             for (int t = 1; t <= maxChunks; t++) {
-                double w = Math.pow(ratio, -(t - 1) + (2.0 * t - 1 - maxChunks) * f);
-                counts[s][t - 1] = (int) Math.round(base * w);
+                counts[s][t - 1] = (int) count(maxChunks, stages, ratio, base, s, t);
             }
         }
         return counts;
+    }
+
+    /** @return the count of type {@code t} (1-based) in stage {@code s} (0-based), by the formula above */
+    private static long count(int maxChunks, int stages, double ratio, int base, int s, int t) {
+        double f = stages == 1 ? 0 : (double) s / (stages - 1);
+        return Math.round(base * Math.pow(ratio, -(t - 1) + (2.0 * t - 1 - maxChunks) * f));
     }
 
     /**

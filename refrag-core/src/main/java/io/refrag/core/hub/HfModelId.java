@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 public record HfModelId(String owner, String name, String revision) {
     private static final Pattern ID = Pattern.compile(
             "([A-Za-z0-9][A-Za-z0-9._-]{0,95})/([A-Za-z0-9][A-Za-z0-9._-]{0,95})(?:@([A-Za-z0-9][A-Za-z0-9._/-]{0,127}))?");
-    private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
+    /** A full commit hash (and a git blob id): 40 lower-case hex digits. */
+    static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
 
     /** Checks the parts. */
     public HfModelId {

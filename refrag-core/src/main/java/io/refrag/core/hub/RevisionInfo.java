@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * @param files the files to download
  */
 record RevisionInfo(String commit, List<RemoteFile> files) {
-    static final Pattern SHA1 = Pattern.compile("[0-9a-f]{40}");
+    static final Pattern SHA1 = HfModelId.COMMIT;
     static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern PLAIN_NAME = Pattern.compile("[^/\\\\\\p{Cntrl}]{1,255}");
 
