@@ -18,6 +18,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.testing.SharedModels;
 import io.refrag.core.corpus.TrainingCorpus;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,7 +35,7 @@ import java.util.stream.Stream;
  * loads as committed (and fails clearly when a file in it is missing or corrupt).
  */
 class EvalIT {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
     private static List<String> heldOut;
 
     @BeforeAll

@@ -29,6 +29,7 @@ import io.refrag.core.testing.SharedModels;
 import io.refrag.decoder.llama.LlamaDecoder;
 import io.refrag.encoder.BertChunkEncoder;
 import io.refrag.encoder.MlpProjector;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,7 +45,7 @@ import java.util.concurrent.Future;
 
 /** The pipeline end to end on the shared stories260K decoder and all-MiniLM-L6-v2 encoder. */
 class RefragPipelineIT {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
     private static final List<String> PASSAGES = List.of(
             "Lily went to the park with her mom. She saw a big red ball under a tree.",
             "Tom had a small dog named Max. Max liked to run and jump in the grass all day.",

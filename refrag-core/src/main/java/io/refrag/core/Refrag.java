@@ -5,6 +5,7 @@ import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
 import io.refrag.core.chunk.ChunkEmbedder;
+import io.refrag.core.exception.ContextTooLongException;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.BatchedGenerator;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * The REFRAG pipeline: chunk the context, encode and project chunks (through the cache), let a policy pick chunks to
@@ -85,8 +87,8 @@ public final class Refrag implements AutoCloseable {
      * @return the pipeline
      */
     public static Refrag load(String folderOrId, ModelOptions options) {
-        HfHub hub = HfHub.fromEnvironment(); // one hub for the folder and the ids its refrag.json names
-        return open(RefragManifest.read(hub.resolve(folderOrId), hub), options);
+        return open(ModelSelection.folder(folderOrId).resolve(HfHub.fromEnvironment(), false,
+                ModelSelection.FIELD_NAMES), options);
     }
 
     /**
@@ -195,6 +197,38 @@ public final class Refrag implements AutoCloseable {
      */
     public int fullContextTokens(RefragRequest request) {
         return lifecycle.inFlight(() -> pipeline.planHere(request, defaults.k()).fullContextLength());
+    }
+
+    /**
+     * The leading passages whose full context fits the decoder with room left for the answer: what a front end feeds
+     * when it sets full context and REFRAG side by side on the same passages, or trims a retrieval to the decoder.
+     *
+     * @param request builds the request around a list of passages (e.g. {@code ps -> RefragRequest.of(q, ps)})
+     * @param passages the candidates, in order
+     * @param reserved positions to keep free (the tokens to generate)
+     * @return the longest prefix of {@code passages} that fits, at least one passage
+     * @throws ContextTooLongException if not even the first passage fits
+     */
+    public List<String> fittingPassages(Function<List<String>, RefragRequest> request, List<String> passages,
+            int reserved) {
+        int limit = decoder().info().maxPositions() - reserved;
+        int fit = 0; // full-context length grows with every passage: the longest fitting prefix is found by bisection
+        int hi = passages.size();
+        while (fit < hi) {
+            int mid = (fit + hi + 1) >>> 1;
+            if (fullContextTokens(request.apply(passages.subList(0, mid))) <= limit) {
+                fit = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (fit == 0) {
+            int first = passages.isEmpty() ? 0 : fullContextTokens(request.apply(passages.subList(0, 1)));
+            throw new ContextTooLongException("not even one passage fits the decoder in full-context mode: the first "
+                    + "takes " + first + " positions, " + reserved + " are kept for the answer, the decoder has "
+                    + decoder().info().maxPositions(), first + reserved, decoder().info().maxPositions());
+        }
+        return passages.subList(0, fit);
     }
 
     /**

@@ -11,6 +11,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,7 +22,7 @@ import java.util.List;
 
 /** Tiny random BERT/RoBERTa checkpoints against the float64 {@link NaiveBert}. */
 class BertModelTest {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
 
     @TempDir
     Path tmp;

@@ -16,6 +16,7 @@ import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,7 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 class MlpProjectorTest {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
     private static final MlpProjector.ProjectorActivation GELU = MlpProjector.ProjectorActivation.GELU;
 
     @TempDir

@@ -29,6 +29,7 @@ import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.testing.SharedModels;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,7 @@ import java.util.concurrent.TimeUnit;
  * model answering through {@link RefragChatModel} and {@link RefragStreamingChatModel}.
  */
 class RefragLangchain4jIT {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
     private static final String QUESTION = "Which river does City_0 lie on?";
 
     private static Refrag refrag;

@@ -1,6 +1,5 @@
 package io.refrag.policy;
 
-import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 
@@ -10,15 +9,10 @@ import java.util.stream.IntStream;
  * {@code all}: every chunk is expanded, whatever the budget; the decoder sees the full context as tokens (the
  * baseline, though unlike full-context mode the pipeline still chunks the context).
  */
-public final class ExpandAllPolicy implements ExpansionPolicy {
-    @Override
-    public String name() {
-        return PolicyNames.ALL;
-    }
-
-    @Override
-    public boolean usesBudget() {
-        return false;
+public final class ExpandAllPolicy extends BasePolicy {
+    /** The policy; stateless. */
+    public ExpandAllPolicy() {
+        super(PolicyNames.ALL, Need.NO_BUDGET);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.refrag.policy;
 
-import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
@@ -9,22 +8,13 @@ import io.refrag.core.model.PolicyNames;
  * An untrained learned policy whose network is created on first use, when the chunk-embedding width is known.
  * Thread-safe.
  */
-final class LazyLearnedPolicy implements ExpansionPolicy {
+final class LazyLearnedPolicy extends BasePolicy {
     private final ModelOptions options;
     private volatile LearnedPolicy delegate;
 
     LazyLearnedPolicy(ModelOptions options) {
+        super(PolicyNames.LEARNED, Need.CHUNK_EMBEDDINGS);
         this.options = options;
-    }
-
-    @Override
-    public String name() {
-        return PolicyNames.LEARNED;
-    }
-
-    @Override
-    public boolean needsChunkEmbeddings() {
-        return true;
     }
 
     @Override

@@ -20,13 +20,14 @@ import java.util.Map;
  * one by one under a pointer mask. Costs one small transformer forward over the chunk embeddings (every chunk must
  * be encoded). Thread-safe.
  */
-public final class LearnedPolicy implements TrainablePolicy {
+public final class LearnedPolicy extends BasePolicy implements TrainablePolicy {
     private static final Logger LOG = LoggerFactory.getLogger(LearnedPolicy.class);
 
     private final PolicyNetwork network;
 
     /** @param network the policy network (owned from now on) */
     public LearnedPolicy(PolicyNetwork network) {
+        super(PolicyNames.LEARNED, Need.CHUNK_EMBEDDINGS);
         this.network = network;
     }
 
@@ -88,16 +89,6 @@ public final class LearnedPolicy implements TrainablePolicy {
     @Override
     public void save(Path file) {
         network.save(file);
-    }
-
-    @Override
-    public String name() {
-        return PolicyNames.LEARNED;
-    }
-
-    @Override
-    public boolean needsChunkEmbeddings() {
-        return true;
     }
 
     @Override

@@ -5,10 +5,10 @@ import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 
 /** {@code none}: every chunk stays compressed (maximum compression), whatever the budget. */
-public final class NoExpansionPolicy implements ExpansionPolicy {
-    @Override
-    public String name() {
-        return PolicyNames.NONE;
+public final class NoExpansionPolicy extends BasePolicy {
+    /** The policy; stateless. */
+    public NoExpansionPolicy() {
+        super(PolicyNames.NONE);
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.refrag.policy;
 
 import io.refrag.core.model.Chunk;
 import io.refrag.core.model.CausalDecoder;
-import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 
@@ -17,10 +16,10 @@ import java.util.List;
  * cache), i.e. about the prefill work of the full context, paid before the REFRAG prefill. It therefore removes
  * REFRAG's TTFT gain and serves as a quality reference, not a fast path.
  */
-public final class PerplexityPolicy implements ExpansionPolicy {
-    @Override
-    public String name() {
-        return PolicyNames.PERPLEXITY;
+public final class PerplexityPolicy extends BasePolicy {
+    /** The policy; stateless. */
+    public PerplexityPolicy() {
+        super(PolicyNames.PERPLEXITY);
     }
 
     @Override

@@ -1,7 +1,6 @@
 package io.refrag.policy;
 
 import io.refrag.core.exception.InvalidRequestException;
-import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 
@@ -10,20 +9,10 @@ import io.refrag.core.model.PolicyNames;
  * projected embedding of the request's text (question and instructions). Costs one extra encoder call for the query
  * (cached like chunks) and needs every chunk encoded.
  */
-public final class QuerySimilarityPolicy implements ExpansionPolicy {
-    @Override
-    public String name() {
-        return PolicyNames.QUERY_SIMILARITY;
-    }
-
-    @Override
-    public boolean needsChunkEmbeddings() {
-        return true;
-    }
-
-    @Override
-    public boolean needsQueryEmbedding() {
-        return true;
+public final class QuerySimilarityPolicy extends BasePolicy {
+    /** The policy; stateless. */
+    public QuerySimilarityPolicy() {
+        super(PolicyNames.QUERY_SIMILARITY, Need.CHUNK_EMBEDDINGS, Need.QUERY_EMBEDDING);
     }
 
     @Override

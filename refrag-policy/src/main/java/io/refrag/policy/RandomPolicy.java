@@ -1,6 +1,5 @@
 package io.refrag.policy;
 
-import io.refrag.core.model.ExpansionPolicy;
 import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.PolicyNames;
 
@@ -8,10 +7,10 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /** {@code random}: a uniformly random subset of {@code budget} chunks, seeded by the request's seed. */
-public final class RandomPolicy implements ExpansionPolicy {
-    @Override
-    public String name() {
-        return PolicyNames.RANDOM;
+public final class RandomPolicy extends BasePolicy {
+    /** The policy; stateless. */
+    public RandomPolicy() {
+        super(PolicyNames.RANDOM);
     }
 
     @Override

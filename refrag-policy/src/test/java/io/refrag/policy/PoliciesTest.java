@@ -19,6 +19,7 @@ import io.refrag.core.model.PolicyInput;
 import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 import io.refrag.core.testing.FakeDecoder;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +30,7 @@ import java.util.List;
 import java.util.function.Predicate;
 
 class PoliciesTest {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
 
     @TempDir
     Path tmp;

@@ -6,6 +6,7 @@ import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.Compression;
 import io.refrag.core.model.Pooling;
+import io.refrag.core.tensor.Device;
 
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -31,7 +32,7 @@ import java.util.Set;
  * @param resume continue from the output folder's checkpoint when one is there
  */
 public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path output, CorpusSource corpus,
-        int heldOutDocuments, int evalSamples, int k, Pooling pooling, String device, TrainingOptions options,
+        int heldOutDocuments, int evalSamples, int k, Pooling pooling, Device device, TrainingOptions options,
         boolean resume) {
     /** The JSON keys every task's config may hold. */
     static final Set<String> KEYS = Set.of("decoder", "encoder", "output", "corpus", "sampleCorpus", "initFrom",
@@ -127,7 +128,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         c.optInt("evalSamples").ifPresent(b::optEvalSamples);
         c.optInt("k").ifPresent(b::optK);
         c.optString("pooling").map(Pooling::parse).ifPresent(b::optPooling);
-        c.optString("device").ifPresent(b::optDevice);
+        c.optString("device").map(Device::parse).ifPresent(b::optDevice);
         b.optResume(c.optBoolean("resume", false));
         c.optObject("training").ifPresent(t -> b.optOptions(readOptions(t)));
         return b.build();
@@ -167,7 +168,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         private int evalSamples = 32;
         private int k = Compression.DEFAULT_K;
         private Pooling pooling = Pooling.CLS;
-        private String device = "auto";
+        private Device device = Device.AUTO;
         private TrainingOptions options = TrainingOptions.builder().build();
         private boolean resume;
 
@@ -259,7 +260,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
          * @param v device (default auto)
          * @return this
          */
-        public Builder optDevice(String v) {
+        public Builder optDevice(Device v) {
             device = v;
             return this;
         }

@@ -1,15 +1,21 @@
 package io.refrag.bench.cli;
 
+import io.refrag.core.report.ResultJson;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /** A sub-command: results on {@link #out()}, progress and messages on {@link #err()}; exit code 0 when it returns. */
 abstract class CliCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--json", description = "print the result as JSON")
+    boolean json;
 
     /** Runs the command; bad input throws a {@link io.refrag.core.exception.RefragException} (exit code 2). */
     abstract void execute();
@@ -31,6 +37,20 @@ abstract class CliCommand implements Callable<Integer> {
 
     PrintWriter err() {
         return spec.commandLine().getErr();
+    }
+
+    /**
+     * Prints the command's result: with {@code --json} as {@link ResultJson} writes it, else as {@code text} does.
+     *
+     * @param result the result
+     * @param text writes it for a reader
+     */
+    void print(Object result, Consumer<PrintWriter> text) {
+        if (json) {
+            out().println(ResultJson.toJson(result));
+        } else {
+            text.accept(out());
+        }
     }
 
     /** @return the command's name as typed, e.g. {@code train reconstruct}'s {@code train} */

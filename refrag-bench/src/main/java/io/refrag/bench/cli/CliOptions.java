@@ -1,18 +1,23 @@
 package io.refrag.bench.cli;
 
+import io.refrag.core.ModelSelection;
 import io.refrag.core.RefragManifest;
+import io.refrag.core.RefragRequest;
+import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.ModelOptions;
-import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.model.Precision;
 import io.refrag.core.tensor.Devices;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Option groups several commands share, as picocli mixins. */
 final class CliOptions {
@@ -21,9 +26,9 @@ final class CliOptions {
 
     /** {@code --device}, {@code --precision}, {@code --threads}. */
     static final class Device {
-        @Option(names = "--device", defaultValue = "auto", paramLabel = "D",
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "D", converter = DeviceConverter.class,
                 description = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (default: ${DEFAULT-VALUE})")
-        String device = "auto";
+        io.refrag.core.tensor.Device device = io.refrag.core.tensor.Device.AUTO;
 
         @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp16",
                 description = "compute precision (default: ${DEFAULT-VALUE})")
@@ -38,10 +43,9 @@ final class CliOptions {
          * Applies {@code --threads}; without it the library chooses when the decoder loads (one thread for a small
          * decoder, see {@link Devices#intraOpThreads}).
          *
-         * @param decoderFolder the decoder the command loads
          * @return the options
          */
-        ModelOptions modelOptions(Path decoderFolder) {
+        ModelOptions modelOptions() {
             applyThreads();
             return new ModelOptions(device, Precision.parse(precision), false, threads == null ? 0 : threads);
         }
@@ -55,6 +59,89 @@ final class CliOptions {
                             + threads);
                 }
                 System.setProperty(Devices.NUM_THREADS, Integer.toString(threads));
+            }
+        }
+    }
+
+    /**
+     * What a request holds: {@code --question} (in the QA template after the passages) or {@code --prompt} (continued
+     * as written), and the passages of {@code --context-file}.
+     */
+    static final class Request {
+        @Option(names = "--question", paramLabel = "TEXT", description = "question answered after the passages")
+        String question;
+
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "text to continue (after the passages, if any)")
+        String prompt;
+
+        @Option(names = "--context-file", paramLabel = "FILE", description = "passages, one per line")
+        Path contextFile;
+
+        @Option(names = "--passages", paramLabel = "N", description = "use the first N passages of the context file "
+                + "(compare's default: as many as fit the decoder in full context)")
+        Integer passages;
+
+        /**
+         * @param command the command, for the message
+         * @return every passage of the context file; {@code --passages} is checked too
+         */
+        List<String> allPassages(String command) {
+            if (contextFile == null) {
+                throw new UsageException(command + ": give --context-file FILE (passages, one per line)");
+            }
+            if (passages != null && passages < 1) {
+                throw new UsageException(command + ": --passages must be >= 1, got " + passages);
+            }
+            return RefragRequest.readPassages(requireFile("--context-file", contextFile));
+        }
+
+        /**
+         * @param command the command, for the message
+         * @return the question or the prompt, exactly one of which must be given
+         */
+        String text(String command) {
+            if ((question == null) == (prompt == null)) {
+                throw new UsageException(command + ": give --question TEXT (answered after the passages) or --prompt "
+                        + "TEXT (continued after the passages), not both");
+            }
+            return question != null ? question : prompt;
+        }
+
+        /**
+         * @param context passages
+         * @return the passages, then the question in the QA template, or the prompt as written (a continuation)
+         */
+        RefragRequest request(List<String> context) {
+            return question != null ? RefragRequest.of(question, context)
+                    : RefragRequest.builder().context(context).text(prompt).build();
+        }
+
+        /**
+         * @param all the context file's passages
+         * @return the first {@code --passages} of them, or all
+         */
+        List<String> first(List<String> all) {
+            return passages == null ? all : all.subList(0, Math.min(all.size(), passages));
+        }
+    }
+
+    /** {@code --p} and {@code --policy}: how much of the context to expand, and which chunks. */
+    static final class Expansion {
+        @Option(names = "--p", paramLabel = "F", description = "fraction of chunks to expand (default: the pipeline's)")
+        Double p;
+
+        @Option(names = "--policy", paramLabel = "NAME", description = "expansion policy (default: the pipeline's)")
+        String policy;
+    }
+
+    /** Reads {@code --device} with {@link io.refrag.core.tensor.Device#parse}, so that a bad name exits 2 at once. */
+    static final class DeviceConverter implements ITypeConverter<io.refrag.core.tensor.Device> {
+        @Override
+        public io.refrag.core.tensor.Device convert(String value) {
+            try {
+                return io.refrag.core.tensor.Device.parse(value);
+            } catch (RefragException e) {
+                throw new TypeConversionException(e.getMessage());
             }
         }
     }
@@ -111,47 +198,23 @@ final class CliOptions {
          * @param needsEncoder whether an encoder is required (REFRAG mode)
          * @param policy the pipeline's policy from {@code --policy}, or null to keep the folder's
          * @param err where downloads report progress
-         * @return the parts and defaults
+         * @return the parts and defaults ({@link ModelSelection#resolve}, its messages naming these options)
          */
         RefragManifest manifest(boolean needsEncoder, String policy, PrintWriter err) {
-            if (model != null && decoder != null) {
-                throw new UsageException("give --model (a REFRAG folder) or --decoder, not both");
-            }
-            if (model == null && decoder == null) {
-                throw new UsageException("give --model DIR (a REFRAG folder) or --decoder DIR");
-            }
-            HfHub hub = hub(err);
-            RefragManifest m = model != null ? RefragManifest.read(hub.resolve(model), hub)
-                    : RefragManifest.of(hub.resolve(decoder));
-            if (projector != null) {
-                m = m.withProjector(requireFile("--projector", projector));
-            }
-            if (encoder == null && needsEncoder && m.encoder() == null) {
-                throw new UsageException("REFRAG mode needs --encoder DIR (or a --model folder that names one)");
-            }
-            if (encoder != null || pooling != null) {
-                if (encoder == null && m.encoder() == null) {
-                    throw new UsageException("--pooling sets how the encoder pools a chunk: it needs --encoder DIR (or "
-                            + "a --model folder that names one)");
-                }
-                m = m.withEncoder(encoder != null ? hub.resolve(encoder) : m.encoder(),
-                        pooling != null ? Pooling.parse(pooling) : m.pooling());
-            }
-            if (policy != null || policyFile != null) {
-                m = m.withPolicy(policy != null ? policy : m.policy(),
-                        policyFile == null ? m.policyFile() : requireFile("--policy-file", policyFile));
-                if (policyFile != null && !m.policy().equals(PolicyNames.LEARNED)) {
-                    throw new UsageException("--policy-file holds a learned policy's weights: it needs --policy "
-                            + PolicyNames.LEARNED + " (the policy is '" + m.policy() + "')");
-                }
-            }
-            return m;
+            return new ModelSelection(model, decoder, encoder, projector, policyFile,
+                    pooling == null ? null : Pooling.parse(pooling), policy)
+                    .resolve(hub(err), needsEncoder, CliOptions::optionName);
         }
 
         /** @return the decoder folder alone (for commands without an encoder) */
         Path decoderFolder(PrintWriter err) {
             return manifest(false, null, err).decoder();
         }
+    }
+
+    /** @return the command-line option of a {@link ModelSelection} field: {@code policyFile} is {@code --policy-file} */
+    static String optionName(String field) {
+        return "--" + field.replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
     }
 
     /** @return the hub the environment configures, reporting download progress on {@code err} */

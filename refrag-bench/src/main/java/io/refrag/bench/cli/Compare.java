@@ -7,6 +7,7 @@ import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.core.eval.EvalMode;
+import io.refrag.core.exception.ContextTooLongException;
 import io.refrag.core.eval.EvalOptions;
 import io.refrag.core.eval.EvalReport;
 import io.refrag.core.eval.EvalRow;
@@ -40,28 +41,15 @@ final class Compare extends CliCommand {
     @Mixin
     CliOptions.Models models;
 
-    @Option(names = "--context-file", required = true, paramLabel = "FILE", description = "passages, one per line")
-    Path contextFile;
-
-    @Option(names = "--question", paramLabel = "TEXT", description = "answered after the passages")
-    String question;
-
-    @Option(names = "--prompt", paramLabel = "TEXT", description = "continued after the passages")
-    String prompt;
-
-    @Option(names = "--passages", paramLabel = "N",
-            description = "use the first N passages (default: as many as fit the decoder in full context)")
-    Integer passages;
+    @Mixin
+    CliOptions.Request request;
 
     @Option(names = "--k", split = ",", defaultValue = "8,16,32", paramLabel = "K,...",
             description = "chunk sizes to compare (default: ${DEFAULT-VALUE})")
     List<Integer> ks;
 
-    @Option(names = "--p", paramLabel = "F", description = "fraction of chunks to expand (default: the pipeline's)")
-    Double p;
-
-    @Option(names = "--policy", paramLabel = "NAME", description = "expansion policy (default: the pipeline's)")
-    String policy;
+    @Mixin
+    CliOptions.Expansion expansion;
 
     @Option(names = "--repeats", defaultValue = "3", paramLabel = "R", description = "measured runs per mode")
     int repeats;
@@ -81,49 +69,59 @@ final class Compare extends CliCommand {
     @Mixin
     CliOptions.Device device;
 
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
+    /**
+     * One measured configuration, printed and serialised as it is: medians, ratios to full context, and its held-out
+     * quality (null without {@code --eval-corpus}).
+     */
+    record Run(String mode, int k, boolean cached, int decoderInputLength, double ttftMillis, double ttitMillis,
+            double throughputTokensPerSecond, double encodeMillis, double prefillMillis, double ttftSpeedup,
+            double throughputSpeedup, Double heldOutNll, Double gainKept, String text) {
 
-    /** One measured configuration; {@code quality} is its eval row, or null without {@code --eval-corpus}. */
-    private record Row(String mode, int k, boolean cached, int decoderInput, double ttft, double ttit,
-            double throughput, double encode, double prefill, String text, EvalRow quality) {
+        /** @return this run's ratios to full context, and its quality row's NLL and gain kept */
+        Run against(Run full, EvalRow quality) {
+            return new Run(mode, k, cached, decoderInputLength, ttftMillis, ttitMillis, throughputTokensPerSecond,
+                    encodeMillis, prefillMillis, full.ttftMillis / ttftMillis,
+                    throughputTokensPerSecond / full.throughputTokensPerSecond,
+                    quality == null ? null : quality.meanNll(), quality == null ? null : quality.gainKept(), text);
+        }
+
+        String label() {
+            return k == 0 ? mode : mode + " k=" + k + (cached ? " cached" : " uncached");
+        }
+    }
+
+    /** What {@code --json} prints: the request, then every run (the question or the prompt, whichever was given). */
+    record Report(String question, String prompt, int passages, int fullContextTokens, Integer heldOutDocuments,
+            Double noContextNll, List<Run> runs) {
     }
 
     @Override
     void execute() {
-        if ((question == null) == (prompt == null)) {
-            throw new UsageException("compare: give --question TEXT (answered after the passages) or --prompt TEXT "
-                    + "(continued after the passages), not both");
-        }
-        String text = question != null ? question : prompt;
-        List<String> corpus = RefragRequest.readPassages(CliOptions.requireFile("--context-file", contextFile));
+        String text = request.text("compare");
+        List<String> corpus = request.allPassages("compare");
         List<String> heldOut = evalCorpus == null ? null
                 : TrainingCorpus.read(CliOptions.requireFile("--eval-corpus", evalCorpus)).documents();
         checkCounts();
         GenerationOptions generation = sampling.generation();
         Path chartFile = CliOptions.outputFile("--chart", chart);
-        RefragManifest manifest = models.manifest(true, policy, err());
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
+        RefragManifest manifest = models.manifest(true, expansion.policy, err());
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
             RefragOptions base = refrag.defaults().toBuilder().optK(ks.get(0))
-                    .optExpansionFraction(p != null ? p : refrag.defaults().expansionFraction())
+                    .optExpansionFraction(expansion.p != null ? expansion.p : refrag.defaults().expansionFraction())
                     .optGeneration(generation).build();
-            int limit = refrag.decoder().info().maxPositions();
-            List<String> used = passages != null ? corpus.subList(0, Math.min(corpus.size(), passages))
-                    : fitting(refrag, text, corpus, limit - generation.maxNewTokens());
+            List<String> used = request.passages != null ? request.first(corpus)
+                    : refrag.fittingPassages(request::request, corpus, generation.maxNewTokens());
             err().printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", used.size(), repeats, ks);
             EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, base);
-            report(text, used.size(), measureAll(refrag, request(text, used), base, quality), quality);
+            report(text, used.size(), measureAll(refrag, request.request(used), base, quality), quality);
             if (chartFile != null) {
-                chart(refrag, text, corpus, base, chartFile);
+                chart(refrag, corpus, base, chartFile);
             }
         }
     }
 
     /** Checks the counts, k and p before any model is loaded. */
     private void checkCounts() {
-        if (passages != null && passages < 1) {
-            throw new UsageException("compare: --passages must be >= 1, got " + passages);
-        }
         if (repeats < 1) {
             throw new UsageException("compare: --repeats must be >= 1, got " + repeats);
         }
@@ -133,35 +131,30 @@ final class Compare extends CliCommand {
         for (int k : ks) {
             RefragOptions.builder().optK(k);
         }
-        if (p != null) {
-            RefragOptions.builder().optExpansionFraction(p);
+        if (expansion.p != null) {
+            RefragOptions.builder().optExpansionFraction(expansion.p);
         }
     }
 
     /** Full context, then REFRAG at each k uncached and cached, each with its quality row. */
-    private List<Row> measureAll(Refrag refrag, RefragRequest request, RefragOptions base, EvalReport quality) {
+    private List<Run> measureAll(Refrag refrag, RefragRequest request, RefragOptions base, EvalReport quality) {
         Progress progress = new Progress("compare", err(), json);
         int configurations = 1 + 2 * ks.size();
-        List<Row> rows = new ArrayList<>();
-        rows.add(measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
-                repeats, quality == null ? null : quality.row(EvalMode.FULL)));
+        Run full = measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
+                repeats);
+        List<Run> runs = new ArrayList<>(List.of(full.against(full, quality == null ? null
+                : quality.row(EvalMode.FULL))));
         for (int k : ks) {
             RefragOptions o = base.toBuilder().optK(k).build();
             EvalRow q = quality == null ? null : quality.refragRow(k);
-            progress.update(rows.size(), configurations);
-            rows.add(measure(refrag, request, o.toBuilder().optUseCache(false).build(), "refrag", k, false, repeats,
-                    q));
-            progress.update(rows.size(), configurations);
-            rows.add(measure(refrag, request, o, "refrag", k, true, repeats, q));
+            for (boolean cached : new boolean[] {false, true}) {
+                progress.update(runs.size(), configurations);
+                runs.add(measure(refrag, request, o.toBuilder().optUseCache(cached).build(), "refrag", k, cached,
+                        repeats).against(full, q));
+            }
         }
-        progress.update(rows.size(), configurations);
-        return rows;
-    }
-
-    /** Passages, then the question in the QA template, or the prompt as written (a continuation). */
-    private RefragRequest request(String text, List<String> passages) {
-        return question != null ? RefragRequest.of(text, passages)
-                : RefragRequest.builder().context(passages).text(text).build();
+        progress.update(runs.size(), configurations);
+        return runs;
     }
 
     /** Held-out NLL of no context, full context and REFRAG at each k with the request's p and policy. */
@@ -175,25 +168,8 @@ final class Compare extends CliCommand {
         return new Evaluator(refrag, o).perplexity(heldOut, new Progress("compare quality", err(), json)::update);
     }
 
-    /** Leading passages whose full context fits the decoder (leaving room for the generated tokens). */
-    private List<String> fitting(Refrag refrag, String text, List<String> corpus, int budget) {
-        int n = 0;
-        while (n < corpus.size()) {
-            int tokens = refrag.fullContextTokens(request(text, corpus.subList(0, n + 1)));
-            if (tokens > budget) {
-                break;
-            }
-            n++;
-        }
-        if (n == 0) {
-            throw new UsageException("compare: not even one passage fits the decoder's context in full-context mode; "
-                    + "pass --passages N to compare REFRAG alone");
-        }
-        return corpus.subList(0, n);
-    }
-
-    private Row measure(Refrag refrag, RefragRequest request, RefragOptions options, String mode, int k,
-            boolean cached, int repeats, EvalRow quality) {
+    private Run measure(Refrag refrag, RefragRequest request, RefragOptions options, String mode, int k,
+            boolean cached, int repeats) {
         err().printf("compare: %s%s ...%n", mode, k > 0 ? " k=" + k + (cached ? " cached" : " uncached") : "");
         RefragResult first = refrag.generate(request, options); // warm-up (and cache fill)
         double[] ttft = new double[repeats];
@@ -209,86 +185,47 @@ final class Compare extends CliCommand {
             encode[i] = r.encodeMillis();
             prefill[i] = r.generation().metrics().prefillMillis();
         }
-        return new Row(mode, k, cached, first.decoderInputLength(), Statistics.median(ttft), Statistics.median(ttit),
-                Statistics.median(tput), Statistics.median(encode), Statistics.median(prefill), first.text(), quality);
+        return new Run(mode, k, cached, first.decoderInputLength(), Statistics.median(ttft), Statistics.median(ttit),
+                Statistics.median(tput), Statistics.median(encode), Statistics.median(prefill), Double.NaN, Double.NaN,
+                null, null, first.text());
     }
 
-    private void report(String text, int passageCount, List<Row> rows, EvalReport quality) {
-        Row full = rows.get(0);
-        String kind = question != null ? "question" : "prompt";
-        if (json) {
-            out().println(Main.JSON.toJson(jsonReport(kind, text, passageCount, rows, quality)));
-            return;
-        }
-        PrintWriter out = out();
-        out.println(Character.toUpperCase(kind.charAt(0)) + kind.substring(1) + ": " + text.strip() + "   ("
-                + passageCount + " passages, " + full.decoderInput() + " full-context tokens)");
-        for (Row r : rows) {
-            out.printf("  %-26s %s: %s%n", label(r), question != null ? "answer" : "continues",
+    private void report(String text, int passageCount, List<Run> runs, EvalReport quality) {
+        Run full = runs.get(0);
+        Report report = new Report(request.question, request.prompt, passageCount, full.decoderInputLength(),
+                quality == null ? null : quality.documents(),
+                quality == null ? null : quality.row(EvalMode.NONE).meanNll(), runs);
+        print(report, out -> table(out, text, report, quality));
+    }
+
+    private void table(PrintWriter out, String text, Report report, EvalReport quality) {
+        out.println((request.question != null ? "Question: " : "Prompt: ") + text.strip() + "   (" + report.passages()
+                + " passages, " + report.fullContextTokens() + " full-context tokens)");
+        for (Run r : report.runs()) {
+            out.printf("  %-26s %s: %s%n", r.label(), request.question != null ? "answer" : "continues",
                     r.text().replace('\n', ' ').strip());
         }
         out.println();
         out.printf("%-26s %9s %10s %9s %10s %11s %9s %10s%s%n", "mode", "dec. input", "TTFT ms", "TTIT ms", "tokens/s",
                 "encode ms", "TTFT x", "tput x", quality == null ? "" : String.format("%9s %10s", "NLL", "gain kept"));
-        for (Row r : rows) {
-            out.printf(Locale.ROOT, "%-26s %9d %10.2f %9.2f %10.1f %11.2f %9.2f %10.2f%s%n", label(r), r.decoderInput(),
-                    r.ttft(), r.ttit(), r.throughput(), r.encode(), full.ttft() / r.ttft(),
-                    r.throughput() / full.throughput(), r.quality() == null ? "" : String.format(Locale.ROOT,
-                            "%9.4f %9.1f%%", r.quality().meanNll(), 100 * r.quality().gainKept()));
+        for (Run r : report.runs()) {
+            out.printf(Locale.ROOT, "%-26s %9d %10.2f %9.2f %10.1f %11.2f %9.2f %10.2f%s%n", r.label(),
+                    r.decoderInputLength(), r.ttftMillis(), r.ttitMillis(), r.throughputTokensPerSecond(),
+                    r.encodeMillis(), r.ttftSpeedup(), r.throughputSpeedup(), r.heldOutNll() == null ? ""
+                            : String.format(Locale.ROOT, "%9.4f %9.1f%%", r.heldOutNll(), 100 * r.gainKept()));
         }
         if (quality != null) {
-            EvalRow none = quality.row(EvalMode.NONE);
             EvalRow first = quality.refragRow(ks.get(0));
             out.printf(Locale.ROOT, "%nQuality: held-out NLL (nats/token) of o=%d tokens after s=%d context tokens, mean "
                     + "over %d documents the model never trained on; no context %.4f. REFRAG rows: p=%s, policy %s. "
                     + "Gain kept = (NLL_none - NLL) / (NLL_none - NLL_full).%n", EvalOptions.DEFAULT_TARGET_TOKENS,
-                    EvalOptions.DEFAULT_CONTEXT_TOKENS, quality.documents(), none.meanNll(),
+                    EvalOptions.DEFAULT_CONTEXT_TOKENS, report.heldOutDocuments(), report.noContextNll(),
                     first.p(), first.policy());
         }
     }
 
-    private static Map<String, Object> jsonReport(String kind, String text, int passageCount, List<Row> rows,
-            EvalReport quality) {
-        Row full = rows.get(0);
-        List<Map<String, Object>> runs = new ArrayList<>();
-        for (Row r : rows) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("mode", r.mode());
-            m.put("k", r.k());
-            m.put("cached", r.cached());
-            m.put("decoderInputLength", r.decoderInput());
-            m.put("ttftMillis", r.ttft());
-            m.put("ttitMillis", r.ttit());
-            m.put("throughputTokensPerSecond", r.throughput());
-            m.put("encodeMillis", r.encode());
-            m.put("prefillMillis", r.prefill());
-            m.put("ttftSpeedup", full.ttft() / r.ttft());
-            m.put("throughputSpeedup", r.throughput() / full.throughput());
-            if (r.quality() != null) {
-                m.put("heldOutNll", r.quality().meanNll());
-                m.put("gainKept", r.quality().gainKept());
-            }
-            m.put("text", r.text());
-            runs.add(m);
-        }
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put(kind, text);
-        result.put("passages", passageCount);
-        result.put("fullContextTokens", full.decoderInput());
-        if (quality != null) {
-            result.put("heldOutDocuments", quality.documents());
-            result.put("noContextNll", quality.row(EvalMode.NONE).meanNll());
-        }
-        result.put("runs", runs);
-        return result;
-    }
-
-    private static String label(Row r) {
-        return r.k() == 0 ? r.mode() : r.mode() + " k=" + r.k() + (r.cached() ? " cached" : " uncached");
-    }
-
     /** TTFT against context length: full context while it fits, REFRAG (cached) per k; written as SVG. */
-    private void chart(Refrag refrag, String text, List<String> corpus, RefragOptions base, Path file) {
+    private void chart(Refrag refrag, List<String> corpus, RefragOptions base, Path file) {
         int limit = refrag.decoder().info().maxPositions();
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         series.put("full context", new ArrayList<>());
@@ -296,22 +233,22 @@ final class Compare extends CliCommand {
             series.put("REFRAG k=" + k + " (cached)", new ArrayList<>());
         }
         for (int n = 1; n <= corpus.size(); n *= 2) {
-            RefragRequest request = request(text, corpus.subList(0, n));
-            int full = refrag.fullContextTokens(request);
+            RefragRequest each = request.request(corpus.subList(0, n));
+            int full = refrag.fullContextTokens(each);
             err().printf("compare: chart point %d passages (%d tokens)%n", n, full);
             boolean any = false;
             if (full <= limit - base.generation().maxNewTokens()) {
-                series.get("full context").add(new double[] {full, measure(refrag, request,
-                        base.toBuilder().optFullContext(true).build(), "full-context", 0, false, 3, null).ttft()});
+                series.get("full context").add(new double[] {full, measure(refrag, each,
+                        base.toBuilder().optFullContext(true).build(), "full-context", 0, false, 3).ttftMillis()});
                 any = true;
             }
             for (int k : ks) {
                 RefragOptions o = base.toBuilder().optK(k).build();
                 try {
                     series.get("REFRAG k=" + k + " (cached)")
-                            .add(new double[] {full, measure(refrag, request, o, "refrag", k, true, 3, null).ttft()});
+                            .add(new double[] {full, measure(refrag, each, o, "refrag", k, true, 3).ttftMillis()});
                     any = true;
-                } catch (io.refrag.core.exception.ContextTooLongException e) {
+                } catch (ContextTooLongException e) {
                     // this k no longer fits; larger contexts will not either
                 }
             }

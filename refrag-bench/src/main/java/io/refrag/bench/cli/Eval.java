@@ -19,10 +19,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -85,9 +83,6 @@ final class Eval extends CliCommand {
     @Mixin
     CliOptions.Device device;
 
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
-
     @Override
     void execute() {
         RefragManifest manifest = models.manifest(true, null, err());
@@ -110,7 +105,7 @@ final class Eval extends CliCommand {
         List<QaExample> qa = qaFile != null ? QaExample.readJsonl(CliOptions.requireFile("--qa", qaFile)) : null;
         CorpusSource.Sampled sampled = sampleDocuments == null ? null
                 : new CorpusSource.Sampled(sampleDocuments, sampleTokens, sampleSeed); // checked before models load
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
             if (sampled != null) {
                 err().printf("eval: sampling %d documents from the decoder ...%n", sampled.documents());
                 corpus = sampled.resolve(refrag.decoder()).documents();
@@ -119,11 +114,7 @@ final class Eval extends CliCommand {
             Progress progress = new Progress("eval", err(), json);
             EvalReport report = qa != null ? evaluator.qa(qa, progress::update)
                     : evaluator.perplexity(corpus, progress::update);
-            if (json) {
-                out().println(Main.JSON.toJson(json(report, qa != null)));
-            } else {
-                out().print(table(report, options, qa != null));
-            }
+            print(report, out -> out.print(table(report, options, qa != null)));
             if (chartFile != null) {
                 write(chartFile, chart(report));
             }
@@ -136,32 +127,6 @@ final class Eval extends CliCommand {
             p.add(PolicyNames.LEARNED);
         }
         return p;
-    }
-
-    static Map<String, Object> json(EvalReport report, boolean qa) {
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (EvalRow r : report.rows()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("mode", r.mode().label());
-            m.put("k", r.k());
-            m.put("p", r.p());
-            m.put("policy", r.policy());
-            m.put("meanNll", r.meanNll());
-            m.put("perplexity", r.perplexity());
-            m.put("gainKept", r.gainKept());
-            m.put("decoderInputLength", r.decoderInputLength());
-            m.put("ttftMillis", r.ttftMillis());
-            if (qa) {
-                m.put("exactMatch", r.exactMatch());
-                m.put("f1", r.f1());
-            }
-            rows.add(m);
-        }
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("documents", report.documents());
-        json.put("skipped", report.skipped());
-        json.put("rows", rows);
-        return json;
     }
 
     static String table(EvalReport report, EvalOptions o, boolean qa) {

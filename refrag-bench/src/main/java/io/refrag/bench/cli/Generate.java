@@ -3,7 +3,6 @@ package io.refrag.bench.cli;
 import io.refrag.core.Refrag;
 import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
-import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.generate.GenerationOptions;
 import io.refrag.core.generate.GenerationResult;
@@ -17,7 +16,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * {@code generate}: a prompt continued by the decoder alone, or a question answered over a context file through the
@@ -33,26 +31,14 @@ final class Generate extends CliCommand {
     @Mixin
     CliOptions.Models models;
 
-    @Option(names = "--prompt", paramLabel = "TEXT", description = "text to continue (decoder only)")
-    String prompt;
-
-    @Option(names = "--question", paramLabel = "TEXT", description = "question to answer over the context")
-    String question;
-
-    @Option(names = "--context-file", paramLabel = "FILE", description = "passages, one per line")
-    Path contextFile;
-
-    @Option(names = "--passages", paramLabel = "N", description = "use the first N passages of the context file")
-    Integer passages;
+    @Mixin
+    CliOptions.Request request;
 
     @Option(names = "--k", paramLabel = "N", description = "decoder tokens per chunk (default: the pipeline's)")
     Integer k;
 
-    @Option(names = "--p", paramLabel = "F", description = "fraction of chunks to expand (default: the pipeline's)")
-    Double p;
-
-    @Option(names = "--policy", paramLabel = "NAME", description = "expansion policy (default: the pipeline's)")
-    String policy;
+    @Mixin
+    CliOptions.Expansion expansion;
 
     @Option(names = "--full-context", description = "feed every passage as tokens (the baseline)")
     boolean fullContext;
@@ -65,9 +51,6 @@ final class Generate extends CliCommand {
 
     @Option(names = "--stream", description = "print the text as it is generated")
     boolean stream;
-
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
 
     @Override
     void execute() {
@@ -82,7 +65,7 @@ final class Generate extends CliCommand {
                 out().flush();
             }).build();
         }
-        if (question != null || contextFile != null) {
+        if (request.question != null || request.contextFile != null) {
             refrag(generation);
         } else {
             decoderOnly(generation);
@@ -90,48 +73,39 @@ final class Generate extends CliCommand {
     }
 
     private void decoderOnly(GenerationOptions generation) {
+        String prompt = request.prompt;
         if (prompt == null) {
             throw new UsageException("generate: give --prompt TEXT, or --question TEXT with --context-file FILE");
         }
         Path decoderDir = models.decoderFolder(err());
-        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, device.modelOptions(decoderDir))) {
+        try (CausalDecoder decoder = Providers.loadDecoder(decoderDir, device.modelOptions())) {
             long start = System.nanoTime();
             int[] ids = decoder.info().withBos(decoder.tokenizer().encode(prompt).ids());
             GenerationResult r = Generator.generate(decoder, DecoderInput.ofTokens(ids), generation, start);
-            if (json) {
-                out().println(Main.JSON.toJson(Main.resultJson(r)));
-            } else {
-                out().println(stream ? "" : prompt + r.text());
-                out().println(Main.metricsLine(r));
-            }
+            print(r, out -> {
+                out.println(stream ? "" : prompt + r.text());
+                out.println(Main.metricsLine(r));
+            });
         }
     }
 
     private void refrag(GenerationOptions generation) {
-        if (question == null || contextFile == null) {
-            throw new UsageException("generate: REFRAG mode needs both --question TEXT and --context-file FILE");
-        }
-        List<String> all = RefragRequest.readPassages(CliOptions.requireFile("--context-file", contextFile));
-        if (passages != null && passages < 1) {
-            throw new UsageException("generate: --passages must be >= 1, got " + passages);
-        }
-        List<String> context = passages == null ? all : all.subList(0, Math.min(all.size(), passages));
+        request.text("generate");
+        List<String> context = request.first(request.allPassages("generate"));
         withOverrides(RefragOptions.builder()); // every number is checked before a model loads
-        RefragManifest manifest = models.manifest(!fullContext, policy, err());
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
+        RefragManifest manifest = models.manifest(!fullContext, expansion.policy, err());
+        try (Refrag refrag = Refrag.open(manifest, device.modelOptions())) {
             RefragOptions options = withOverrides(refrag.defaults().toBuilder().optGeneration(generation)
                     .optFullContext(fullContext)).build();
-            RefragResult r = refrag.generate(RefragRequest.of(question, context), options);
-            if (json) {
-                out().println(Main.JSON.toJson(refragJson(r)));
-            } else {
-                out().println(stream ? "" : r.text());
-                out().println(Main.metricsLine(r.generation()));
-                out().printf("decoder input %d positions (full context %d, %.2fx compression), %d/%d chunks expanded; "
+            RefragResult r = refrag.generate(request.request(context), options);
+            print(r, out -> {
+                out.println(stream ? "" : r.text());
+                out.println(Main.metricsLine(r.generation()));
+                out.printf("decoder input %d positions (full context %d, %.2fx compression), %d/%d chunks expanded; "
                         + "encode %.2f ms, policy %.2f ms, prefill %.2f ms%n", r.decoderInputLength(),
                         r.fullContextTokens(), r.compressionRatio(), r.expandedChunks(), r.totalChunks(),
                         r.encodeMillis(), r.policyMillis(), r.generation().metrics().prefillMillis());
-            }
+            });
         }
     }
 
@@ -140,21 +114,9 @@ final class Generate extends CliCommand {
         if (k != null) {
             b.optK(k);
         }
-        if (p != null) {
-            b.optExpansionFraction(p);
+        if (expansion.p != null) {
+            b.optExpansionFraction(expansion.p);
         }
         return b;
-    }
-
-    static Map<String, Object> refragJson(RefragResult r) {
-        Map<String, Object> json = Main.resultJson(r.generation());
-        json.put("decoderInputLength", r.decoderInputLength());
-        json.put("fullContextTokens", r.fullContextTokens());
-        json.put("totalChunks", r.totalChunks());
-        json.put("expandedChunks", r.expandedChunks());
-        json.put("encodeMillis", r.encodeMillis());
-        json.put("policyMillis", r.policyMillis());
-        json.put("cacheHits", r.cacheHits());
-        return json;
     }
 }

@@ -1,7 +1,5 @@
 package io.refrag.bench.cli;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.GenerationResult;
 import picocli.CommandLine.Command;
@@ -15,9 +13,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Entry point of {@code refrag-bench.jar} (picocli). Exit codes: 0 success, 2 bad command line or input (one line on
@@ -25,8 +21,6 @@ import java.util.Map;
  * the stack trace).
  */
 public final class Main {
-    static final Gson JSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
-
     private final PrintStream out;
     private final PrintStream err;
 
@@ -120,22 +114,5 @@ public final class Main {
         return String.format("[%d prompt positions, %d generated, finish %s] TTFT %.2f ms, TTIT %.2f ms, %.1f tokens/s",
                 r.promptTokens(), r.generatedTokens(), r.finishReason(), r.metrics().ttftMillis(),
                 r.metrics().ttitMillis(), r.metrics().throughputTokensPerSecond());
-    }
-
-    static Map<String, Object> resultJson(GenerationResult r) {
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("text", r.text());
-        json.put("tokenIds", r.tokenIds());
-        json.put("finishReason", r.finishReason().name());
-        json.put("promptTokens", r.promptTokens());
-        json.put("generatedTokens", r.generatedTokens());
-        json.put("ttftMillis", r.metrics().ttftMillis());
-        json.put("ttitMillis", r.metrics().ttitMillis());
-        json.put("throughputTokensPerSecond", r.metrics().throughputTokensPerSecond());
-        json.put("prefillMillis", r.metrics().prefillMillis());
-        json.put("decodeMillis", r.metrics().decodeMillis());
-        json.put("prefillPositions", r.metrics().prefillPositions());
-        json.put("kvCacheBytes", r.metrics().kvCacheBytes());
-        return json;
     }
 }

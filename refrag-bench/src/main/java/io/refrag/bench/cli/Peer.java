@@ -2,6 +2,7 @@ package io.refrag.bench.cli;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
+import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.eval.Statistics;
 import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
@@ -9,6 +10,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.decoder.llama.LlamaDecoder;
 import io.refrag.decoder.llama.RandomLlamaCheckpoint;
+import io.refrag.core.tensor.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -17,14 +19,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * {@code peer}: our decoder and llama.cpp ({@code peer-bench}) on the same random LLaMA checkpoint, alternating run by
@@ -35,6 +35,10 @@ import java.util.stream.Stream;
             + "32000, F32), run alternately: prefill positions/s and decode tokens/s, medians and ratios.",
             "Both decode with the prompt in the cache: llama-bench runs from the peer tool's folder with -d (depth)."})
 final class Peer extends CliCommand {
+    /** One test's medians side by side, with every run behind them. */
+    record Comparison(double ours, double llamaCpp, double ratio, List<Double> oursRuns, List<Double> llamaCppRuns) {
+    }
+
     @Option(names = "--peer-bench", defaultValue = "../shared/tools/llamacpp-peer/peer-bench", paramLabel = "FILE",
             description = "llama.cpp's peer-bench script; its converter and bin/llama-bench beside it are used "
                 + "(default: ${DEFAULT-VALUE})")
@@ -52,9 +56,6 @@ final class Peer extends CliCommand {
 
     @Option(names = "--reps", defaultValue = "3", paramLabel = "R", description = "alternating runs (median)")
     int reps;
-
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
 
     @Override
     void execute() {
@@ -74,7 +75,7 @@ final class Peer extends CliCommand {
             Path gguf = convert(model, dir);
             Map<String, List<Double>> ours = new LinkedHashMap<>();
             Map<String, List<Double>> peer = new LinkedHashMap<>();
-            try (LlamaDecoder decoder = LlamaDecoder.load(model, new ModelOptions("cpu", Precision.FP32))) {
+            try (LlamaDecoder decoder = LlamaDecoder.load(model, new ModelOptions(Device.CPU, Precision.FP32))) {
                 for (int warmUp = 0; warmUp < 2; warmUp++) { // until the JIT settles: on 2 cores it competes with
                     measureOurs(decoder, new LinkedHashMap<>()); // PyTorch's threads and stalls their steps
                 }
@@ -87,7 +88,7 @@ final class Peer extends CliCommand {
             }
             report(ours, peer);
         } finally {
-            deleteTree(dir);
+            AtomicFiles.deleteTreeQuietly(dir);
         }
     }
 
@@ -167,24 +168,22 @@ final class Peer extends CliCommand {
 
     private void report(Map<String, List<Double>> ours, Map<String, List<Double>> peer) {
         Map<String, Object> rows = new LinkedHashMap<>();
-        if (!json) {
-            out().printf("%-14s %12s %12s %8s   (%d threads, medians of %d alternating runs; prefill positions/s, "
-                    + "decode tokens/s; %s)%n", "test", "ours", "llama.cpp", "ratio", threads, reps,
-                    hugePages() ? "THP_MEM_ALLOC_ENABLE=1" : "THP_MEM_ALLOC_ENABLE unset: our weights on 4 KiB pages");
-        }
         for (String test : ours.keySet()) {
             double a = Statistics.median(values(ours.get(test)));
             double b = Statistics.median(values(peer.getOrDefault(test, List.of(Double.NaN))));
-            rows.put(test, Map.of("ours", a, "llamaCpp", b, "ratio", a / b, "oursRuns", ours.get(test),
-                    "llamaCppRuns", peer.getOrDefault(test, List.of())));
-            if (!json) {
-                out().printf(Locale.ROOT, "%-14s %12.1f %12.1f %8.2f%n", test, a, b, a / b);
-            }
+            rows.put(test, new Comparison(a, b, a / b, ours.get(test), peer.getOrDefault(test, List.of())));
         }
-        if (json) {
-            rows.put("THP_MEM_ALLOC_ENABLE", hugePages());
-            out().println(Main.JSON.toJson(rows));
-        }
+        rows.put("THP_MEM_ALLOC_ENABLE", hugePages());
+        print(rows, out -> {
+            out.printf("%-14s %12s %12s %8s   (%d threads, medians of %d alternating runs; prefill positions/s, "
+                    + "decode tokens/s; %s)%n", "test", "ours", "llama.cpp", "ratio", threads, reps,
+                    hugePages() ? "THP_MEM_ALLOC_ENABLE=1" : "THP_MEM_ALLOC_ENABLE unset: our weights on 4 KiB pages");
+            rows.forEach((test, row) -> {
+                if (row instanceof Comparison c) {
+                    out.printf(Locale.ROOT, "%-14s %12.1f %12.1f %8.2f%n", test, c.ours(), c.llamaCpp(), c.ratio());
+                }
+            });
+        });
     }
 
     /** @return whether PyTorch puts large tensors on transparent huge pages (its environment switch, read at start) */
@@ -201,14 +200,6 @@ final class Peer extends CliCommand {
             return Files.createTempDirectory("refrag-peer");
         } catch (IOException e) {
             throw new UsageException("peer: cannot create a temporary folder: " + e.getMessage());
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException ignored) {
-            // a temporary folder left behind is harmless
         }
     }
 }

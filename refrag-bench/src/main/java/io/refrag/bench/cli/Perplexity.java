@@ -10,13 +10,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /** {@code perplexity}: the decoder's mean NLL and perplexity on a text file (windowed past the context length). */
 @Command(name = "perplexity", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Score --text-file with the decoder: mean NLL (nats/token) and perplexity.")
 final class Perplexity extends CliCommand {
+    /** The result: tokens in the file (BOS included), tokens scored, their mean NLL and its exponential. */
+    record Score(int tokens, int predictedTokens, double meanNll, double perplexity) {
+    }
+
     @Option(names = "--decoder", required = true, paramLabel = "DIR|ID", description = "decoder folder or HF id")
     String decoder;
 
@@ -25,9 +27,6 @@ final class Perplexity extends CliCommand {
 
     @Mixin
     CliOptions.Device device;
-
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
 
     @Override
     void execute() {
@@ -38,7 +37,7 @@ final class Perplexity extends CliCommand {
             throw new UsageException("cannot read " + textFile + ": " + e.getMessage());
         }
         Path folder = CliOptions.hub(err()).resolve(decoder);
-        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions(folder))) {
+        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions())) {
             int[] tokens = d.info().withBos(d.tokenizer().encode(text).ids());
             if (tokens.length < 2) {
                 throw new UsageException("perplexity: " + textFile + " holds no text to score");
@@ -49,17 +48,9 @@ final class Perplexity extends CliCommand {
                 sum += v;
             }
             double mean = sum / nll.length;
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("tokens", tokens.length);
-            result.put("predictedTokens", nll.length);
-            result.put("meanNll", mean);
-            result.put("perplexity", Math.exp(mean));
-            if (json) {
-                out().println(Main.JSON.toJson(result));
-            } else {
-                out().printf("%d tokens, mean NLL %.4f nats/token, perplexity %.3f%n", tokens.length, mean,
-                        Math.exp(mean));
-            }
+            Score result = new Score(tokens.length, nll.length, mean, Math.exp(mean));
+            print(result, out -> out.printf("%d tokens, mean NLL %.4f nats/token, perplexity %.3f%n",
+                    result.tokens(), result.meanNll(), result.perplexity()));
         }
     }
 }

@@ -1,28 +1,17 @@
 package io.refrag.bench.cli;
 
-import io.refrag.core.Refrag;
+import io.refrag.core.CorpusPrecompute;
 import io.refrag.core.RefragManifest;
-import io.refrag.core.RefragOptions;
-import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.corpus.TrainingCorpus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.stream.Stream;
 
-/**
- * {@code precompute}: encodes a corpus's chunks into the persistent chunk cache of a REFRAG folder, so that requests
- * over those passages skip the encoder. Interrupted, it resumes: chunks already in the cache are not encoded again
- * (the cache writes a segment every 1024 new entries).
- */
+/** {@code precompute}: {@link CorpusPrecompute} on a corpus file, with progress and a summary line or JSON. */
 @Command(name = "precompute", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Encode a corpus (text: one passage per line; .jsonl: a 'text' field per line) into the "
             + "persistent chunk cache of a REFRAG folder; run again to resume.",
@@ -40,68 +29,18 @@ final class Precompute extends CliCommand {
     @Mixin
     CliOptions.Device device;
 
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
-
     @Override
     void execute() {
         List<String> passages = TrainingCorpus.read(CliOptions.requireFile("--corpus", corpus)).documents();
-        if (k != null) {
-            RefragOptions.builder().optK(k); // checked before any model loads
-        }
-        if (!Files.isDirectory(model)) {
-            throw new UsageException("precompute: --model " + model + " is not an existing folder (a local REFRAG "
-                    + "folder: its cache is written inside it)");
-        }
-        RefragManifest named = RefragManifest.read(model, CliOptions.hub(err()));
-        RefragManifest manifest = named.cacheDir() != null ? named
-                : named.withCacheDir(model.toAbsolutePath().resolve(RefragFolder.CHUNK_CACHE));
-        boolean cacheExisted = Files.exists(manifest.cacheDir());
-        try {
-            run(manifest, passages);
-        } catch (RuntimeException e) {
-            if (!cacheExisted) {
-                deleteTree(manifest.cacheDir()); // a failed run leaves the folder as it was
-            }
-            throw e;
-        }
-        if (named.cacheDir() == null) { // refrag.json changes only once the cache holds the corpus
-            manifest.write(model);
+        Progress progress = new Progress("precompute", err(), json);
+        CorpusPrecompute.Result r = CorpusPrecompute.run(model, passages, k, device.modelOptions(),
+                CliOptions.hub(err()), progress::update);
+        print(r, out -> out.printf(Locale.ROOT, "%d passages, %d chunks of k=%d: %d encoded, %d already cached, "
+                + "%.1f s; cache %s%n", r.passages(), r.chunks(), r.k(), r.encoded(), r.alreadyCached(), r.seconds(),
+                r.cacheDir()));
+        if (r.manifestUpdated()) {
             err().println("precompute: " + model.resolve(RefragManifest.FILE_NAME) + " now names its chunk cache, "
-                    + "chunk-cache/");
-        }
-    }
-
-    private void run(RefragManifest manifest, List<String> passages) {
-        try (Refrag refrag = Refrag.open(manifest, device.modelOptions(manifest.decoder()))) {
-            int chunkSize = k != null ? k : refrag.defaults().k();
-            long hitsBefore = refrag.cache().hits();
-            long missesBefore = refrag.cache().misses();
-            long start = System.nanoTime();
-            Progress progress = new Progress("precompute", err(), json);
-            int chunks = refrag.precompute(passages, chunkSize, progress::update);
-            long cached = refrag.cache().hits() - hitsBefore;
-            long encoded = refrag.cache().misses() - missesBefore;
-            double seconds = (System.nanoTime() - start) / 1e9;
-            if (json) {
-                out().println(Main.JSON.toJson(Map.of("passages", passages.size(), "chunks", chunks,
-                        "alreadyCached", cached, "encoded", encoded, "seconds", seconds,
-                        "cacheDir", manifest.cacheDir().toString())));
-            } else {
-                out().printf(Locale.ROOT, "%d passages, %d chunks of k=%d: %d encoded, %d already cached, %.1f s; "
-                        + "cache %s%n", passages.size(), chunks, chunkSize, encoded, cached, seconds,
-                        manifest.cacheDir());
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(f);
-            }
-        } catch (IOException e) {
-            // best effort: the run's own failure is what the user needs to see
+                    + r.cacheDir());
         }
     }
 }

@@ -37,7 +37,7 @@ final class Sample extends CliCommand {
         Path file = CliOptions.outputFile("--output", output);
         CorpusSource.Sampled spec = new CorpusSource.Sampled(documents, tokens, seed); // checks the counts first
         Path folder = CliOptions.hub(err()).resolve(decoder);
-        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions(folder))) {
+        try (CausalDecoder d = Providers.loadDecoder(folder, device.modelOptions())) {
             Progress progress = new Progress("sample", err(), false);
             TrainingCorpus corpus = TrainingCorpus.sample(d, spec.documents(), spec.tokens(), spec.seed(),
                     done -> progress.update(done, spec.documents()));

@@ -10,9 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * {@code train reconstruct|cpt|policy --config FILE}: runs one training task, prints progress to stderr and the
@@ -31,9 +29,6 @@ final class Train extends CliCommand {
     @Mixin
     CliOptions.Device device;
 
-    @Option(names = "--json", description = "print the result as JSON")
-    boolean json;
-
     @Override
     void execute() {
         device.applyThreads();
@@ -51,18 +46,9 @@ final class Train extends CliCommand {
             }
         };
         TrainingResult r = training.run(listener);
-        if (json) {
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("task", r.task());
-            result.put("steps", r.steps());
-            result.put("finalLoss", r.finalLoss());
-            result.put("heldOutNll", r.heldOutNll());
-            result.put("output", r.output().toString());
-            result.put("millis", r.millis());
-            out().println(Main.JSON.toJson(result));
-        } else {
-            out().println(r.summary());
-            out().println("pipeline folder (Refrag.load / refrag.json): " + r.output());
-        }
+        print(r, out -> {
+            out.println(r.summary());
+            out.println("pipeline folder (Refrag.load / refrag.json): " + r.output());
+        });
     }
 }

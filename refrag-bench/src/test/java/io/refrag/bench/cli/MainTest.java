@@ -513,12 +513,12 @@ class MainTest {
         String before = System.getProperty(key);
         try {
             System.clearProperty(key);
-            assertEquals(0, new CliOptions.Device().modelOptions(SharedModels.stories()).threads(),
+            assertEquals(0, new CliOptions.Device().modelOptions().threads(),
                     "no --threads: the library chooses when the decoder loads");
             assertEquals(null, System.getProperty(key));
             CliOptions.Device two = new CliOptions.Device();
             two.threads = 2;
-            assertEquals(2, two.modelOptions(SharedModels.stories()).threads(), "--threads wins");
+            assertEquals(2, two.modelOptions().threads(), "--threads wins");
             assertEquals("2", System.getProperty(key), "and reaches training, which builds its own options");
         } finally {
             if (before == null) {

@@ -33,6 +33,7 @@ import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.train.TrainingListener;
 import io.refrag.train.TrainingOptions;
 import io.refrag.train.TrainingResult;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,7 +50,7 @@ import java.util.List;
  * (baselines included) for the record.
  */
 class TrainingIT {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
 
     @TempDir
     static Path shared;
@@ -70,7 +71,7 @@ class TrainingIT {
                 .optEvalSamples(64)
                 .optK(8)
                 .optPooling(Pooling.CLS)
-                .optDevice("cpu");
+                .optDevice(Device.CPU);
     }
 
     /** s = 64 context tokens, o = 32 targets, p = 0.25. */

@@ -1,8 +1,11 @@
 package io.refrag.core.checkpoint;
 
 import io.refrag.core.exception.RefragException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -10,12 +13,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * Crash-safe file replacement: write a temporary file beside the target, flush it to disk, rename it over the target
  * and flush the folder. Temporary files carry {@link #TEMP_PREFIX}, so clean-up never touches anyone else's files.
  */
 public final class AtomicFiles {
+    private static final Logger LOG = LoggerFactory.getLogger(AtomicFiles.class);
+
     /** Prefix of this project's temporary files (hidden, and distinctive enough to delete safely). */
     public static final String TEMP_PREFIX = ".refrag-tmp-";
 
@@ -87,6 +94,25 @@ public final class AtomicFiles {
             }
         } catch (IOException e) {
             throw new RefragException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Deletes a folder and everything below it, as far as it can: for clean-up after a failure, whose own error is
+     * what the caller reports.
+     *
+     * @param dir the folder (absent is fine)
+     */
+    public static void deleteTreeQuietly(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("could not delete all of {}: {}", dir, e.toString());
         }
     }
 }

@@ -46,7 +46,7 @@ public final class Checkpoints {
      * ({@link NativeThreads}).
      *
      * @param folder the checkpoint folder
-     * @param device where the weights go: a device name ({@link Devices#resolve})
+     * @param device where the weights go ({@link Devices#resolve})
      * @param type the weights' precision
      * @param trainable whether the model trains (its weights' manager then stays open to gradients)
      * @param owned a resource the model takes over (its tokenizer)
@@ -54,7 +54,7 @@ public final class Checkpoints {
      * @param <T> the model type
      * @return the model
      */
-    public static <T> T load(Path folder, String device, DataType type, boolean trainable, AutoCloseable owned,
+    public static <T> T load(Path folder, io.refrag.core.tensor.Device device, DataType type, boolean trainable, AutoCloseable owned,
             ModelBuilder<T> builder) {
         // the engine starts here, on the caller's thread, as before: DJL switches autograd off on the thread that
         // starts it (a per-thread PyTorch setting), and starting it runs no parallel operation

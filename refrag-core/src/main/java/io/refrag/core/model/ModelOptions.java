@@ -1,6 +1,7 @@
 package io.refrag.core.model;
 
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.tensor.Device;
 
 import java.util.Objects;
 
@@ -8,14 +9,14 @@ import java.util.Objects;
  * How a model is placed: the device (see {@link io.refrag.core.tensor.Devices}), compute precision, and whether its weights
  * may be trained.
  *
- * @param device {@code auto} (CUDA, then MPS, then CPU), {@code cpu}, {@code cuda}, {@code cuda:N} or {@code mps}
+ * @param device where the model runs
  * @param precision compute precision
  * @param trainable whether the weights may receive gradients and optimiser updates (the fine-tuning hooks); a serving
  *     model seals its weights' manager instead, so that any array leaking onto it fails fast
  * @param threads PyTorch intra-op threads on the CPU, set when a decoder loads; 0 lets the library choose
  *     ({@link io.refrag.core.tensor.Devices#intraOpThreads}: one for a small decoder, else the cores)
  */
-public record ModelOptions(String device, Precision precision, boolean trainable, int threads) {
+public record ModelOptions(Device device, Precision precision, boolean trainable, int threads) {
 
     /** Validates the fields. */
     public ModelOptions {
@@ -33,7 +34,7 @@ public record ModelOptions(String device, Precision precision, boolean trainable
      * @param precision compute precision
      * @param trainable whether the weights train
      */
-    public ModelOptions(String device, Precision precision, boolean trainable) {
+    public ModelOptions(Device device, Precision precision, boolean trainable) {
         this(device, precision, trainable, 0);
     }
 
@@ -43,13 +44,13 @@ public record ModelOptions(String device, Precision precision, boolean trainable
      * @param device the device
      * @param precision compute precision
      */
-    public ModelOptions(String device, Precision precision) {
+    public ModelOptions(Device device, Precision precision) {
         this(device, precision, false);
     }
 
     /** @return automatic device (or the {@code refrag.device} system property), fp32 */
     public static ModelOptions defaults() {
-        return new ModelOptions("auto", Precision.FP32);
+        return new ModelOptions(Device.AUTO, Precision.FP32);
     }
 
     /** @return these options with trainable weights */

@@ -1,6 +1,5 @@
 package io.refrag.core.tensor;
 
-import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import io.refrag.core.exception.InvalidRequestException;
@@ -15,7 +14,7 @@ import java.util.Locale;
  * {@value #PROPERTY} or an explicit option overrides the choice.
  */
 public final class Devices {
-    /** System property that overrides automatic selection (values as for {@link #resolve(String)}). */
+    /** System property that overrides automatic selection (names as {@link Device#parse} reads them). */
     public static final String PROPERTY = "refrag.device";
     /** DJL's system property for PyTorch's intra-op (CPU) threads, read when the engine starts. */
     public static final String NUM_THREADS = "ai.djl.pytorch.num_threads";
@@ -31,42 +30,33 @@ public final class Devices {
     }
 
     /**
-     * @param requested {@code auto} (or null/empty), {@code cpu}, {@code cuda}, {@code cuda:N}, {@code gpu} or
-     *     {@code mps}
-     * @return the device
-     * @throws InvalidRequestException for unknown names or a GPU that is not there
+     * @param requested the device a user named; {@link Device#AUTO} takes {@value #PROPERTY}
+     *     when set, else chooses
+     * @return the DJL device
+     * @throws InvalidRequestException for a GPU that is not there, or a bad {@value #PROPERTY}
      */
-    public static Device resolve(String requested) {
-        String name = requested == null || requested.isBlank() || requested.equalsIgnoreCase("auto")
-                ? System.getProperty(PROPERTY, "auto")
-                : requested;
-        String n = name.trim().toLowerCase(Locale.ROOT);
+    public static ai.djl.Device resolve(Device requested) {
+        Device d = requested.kind() == Device.Kind.AUTO ? Device.parse(System.getProperty(PROPERTY, "auto")) : requested;
         int gpus = Engine.getEngine("PyTorch").getGpuCount();
-        if (n.equals("auto")) {
-            if (gpus > 0) {
-                return Device.gpu();
+        return switch (d.kind()) {
+            case AUTO -> gpus > 0 ? ai.djl.Device.gpu() : isAppleSilicon() ? ai.djl.Device.of("mps", -1)
+                    : ai.djl.Device.cpu();
+            case CPU -> ai.djl.Device.cpu();
+            case MPS -> {
+                if (!isAppleSilicon()) {
+                    throw new InvalidRequestException("device 'mps' needs macOS on Apple silicon; this is "
+                            + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
+                }
+                yield ai.djl.Device.of("mps", -1);
             }
-            return isAppleSilicon() ? Device.of("mps", -1) : Device.cpu();
-        }
-        if (n.equals("cpu")) {
-            return Device.cpu();
-        }
-        if (n.equals("mps")) {
-            if (!isAppleSilicon()) {
-                throw new InvalidRequestException("device 'mps' needs macOS on Apple silicon; this is "
-                        + System.getProperty("os.name") + "/" + System.getProperty("os.arch"));
+            case CUDA -> {
+                if (d.index() >= gpus) {
+                    throw new InvalidRequestException("device '" + d + "' requested but PyTorch sees " + gpus
+                            + " GPU(s); install the CUDA native artifact (see README) or use 'cpu'");
+                }
+                yield ai.djl.Device.gpu(d.index());
             }
-            return Device.of("mps", -1);
-        }
-        if (n.equals("cuda") || n.equals("gpu") || n.startsWith("cuda:") || n.startsWith("gpu:")) {
-            int index = n.contains(":") ? parseIndex(name, n.substring(n.indexOf(':') + 1)) : 0;
-            if (index >= gpus) {
-                throw new InvalidRequestException("device '" + name + "' requested but PyTorch sees " + gpus
-                        + " GPU(s); install the CUDA native artifact (see README) or use 'cpu'");
-            }
-            return Device.gpu(index);
-        }
-        throw new InvalidRequestException("unknown device '" + name + "'; allowed: auto, cpu, cuda, cuda:N, mps");
+        };
     }
 
     /**
@@ -148,14 +138,6 @@ public final class Devices {
         java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
         long physical = os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
         return physical > 0 ? physical / 2 : Long.MAX_VALUE;
-    }
-
-    private static int parseIndex(String name, String digits) {
-        try {
-            return Integer.parseInt(digits);
-        } catch (NumberFormatException e) {
-            throw new InvalidRequestException("device '" + name + "': index must be a number, as in cuda:0");
-        }
     }
 
     private static boolean isAppleSilicon() {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +50,7 @@ class CheckpointsTest {
         int loads = 30;
         int lingering = 0;
         for (int i = 0; i < loads; i++) {
-            try (NDManager model = Checkpoints.load(tmp, "cpu", DataType.FLOAT32, false, () -> { },
+            try (NDManager model = Checkpoints.load(tmp, Device.CPU, DataType.FLOAT32, false, () -> { },
                     (weights, manager) -> {
                         NDArray x = weights.load("w", 256, 256);
                         x.matMul(x).exp().sum().getFloat(); // parallel native work: the thread gets an OpenMP team

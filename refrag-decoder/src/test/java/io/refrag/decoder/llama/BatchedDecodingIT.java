@@ -15,6 +15,7 @@ import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.testing.SharedModels;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** Continuous batching on stories260K: the same greedy tokens as one request at a time, no leaks, clean cancels. */
 class BatchedDecodingIT {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
     private static final String[] PROMPTS = {"Once upon a time", "The cat", "Lily and Tom went to the park to play",
         "One day, a little bird", "Mom said", "There was a big red ball in the garden and", "Sam", "The sun was hot"};
 

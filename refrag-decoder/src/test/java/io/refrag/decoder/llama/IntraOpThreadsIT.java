@@ -8,6 +8,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.tensor.Devices;
 import io.refrag.core.testing.SharedModels;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,20 +31,20 @@ class IntraOpThreadsIT {
         try {
             System.clearProperty(Devices.NUM_THREADS);
             try (LlamaDecoder small = LlamaDecoder.load(SharedModels.stories(),
-                    new ModelOptions("cpu", Precision.FP32))) {
+                    new ModelOptions(Device.CPU, Precision.FP32))) {
                 assertEquals(1, JniUtils.getNumThreads(), "stories260K (hidden 64) gets one thread by default");
             }
             Path large = RandomLlamaCheckpoint.builder().shape(64, 320, 64, 1, 4, 2).write(tmp.resolve("large"));
-            try (LlamaDecoder wide = LlamaDecoder.load(large, new ModelOptions("cpu", Precision.FP32))) {
+            try (LlamaDecoder wide = LlamaDecoder.load(large, new ModelOptions(Device.CPU, Precision.FP32))) {
                 assertEquals(cores, JniUtils.getNumThreads(), "a decoder wider than 256 gets the cores");
             }
             try (LlamaDecoder asked = LlamaDecoder.load(SharedModels.stories(),
-                    new ModelOptions("cpu", Precision.FP32).withThreads(cores))) {
+                    new ModelOptions(Device.CPU, Precision.FP32).withThreads(cores))) {
                 assertEquals(cores, JniUtils.getNumThreads(), "ModelOptions.threads wins");
             }
             System.setProperty(Devices.NUM_THREADS, Integer.toString(cores));
             try (LlamaDecoder byProperty = LlamaDecoder.load(SharedModels.stories(),
-                    new ModelOptions("cpu", Precision.FP32))) {
+                    new ModelOptions(Device.CPU, Precision.FP32))) {
                 assertEquals(cores, JniUtils.getNumThreads(), "so does DJL's property, as the user's choice");
             }
         } finally {

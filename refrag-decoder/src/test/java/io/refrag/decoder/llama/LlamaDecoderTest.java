@@ -24,6 +24,7 @@ import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
+import io.refrag.core.tensor.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,7 +43,7 @@ import java.util.stream.Stream;
 
 /** Tiny random LLaMA checkpoints checked against the float64 {@link NaiveLlama} reference. */
 class LlamaDecoderTest {
-    private static final ModelOptions CPU = new ModelOptions("cpu", Precision.FP32);
+    private static final ModelOptions CPU = new ModelOptions(Device.CPU, Precision.FP32);
 
     @TempDir
     Path tmp;
@@ -209,7 +210,7 @@ class LlamaDecoderTest {
         Path dir = tiny(2, false, false, false, TensorDType.F16);
         int[] ids = randomIds(16, 64, 4);
         try (LlamaDecoder f32 = LlamaDecoder.load(dir, CPU);
-                LlamaDecoder f16 = LlamaDecoder.load(dir, new ModelOptions("cpu", Precision.FP16));
+                LlamaDecoder f16 = LlamaDecoder.load(dir, new ModelOptions(Device.CPU, Precision.FP16));
                 DecoderSession a = f32.newSession(16);
                 DecoderSession b = f16.newSession(16)) {
             assertArrayEquals(a.prefill(DecoderInput.ofTokens(ids)), b.prefill(DecoderInput.ofTokens(ids)), 3e-2f);
