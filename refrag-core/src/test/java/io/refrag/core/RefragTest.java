@@ -226,4 +226,29 @@ class RefragTest {
         assertTrue(shared.closed);
         assertThrows(InvalidRequestException.class, () -> Refrag.builder().optMaxBatch(0));
     }
+
+    @Test
+    void fittingPassagesKeepsTheLongestPrefixThatLeavesRoomForTheAnswer() {
+        List<String> passages = IntStream.range(0, 12).mapToObj(i -> "passage " + i + " " + "x".repeat(20 + i))
+                .toList();
+        try (Refrag r = refrag()) {
+            java.util.function.Function<List<String>, RefragRequest> request = ps -> RefragRequest.of("Who?", ps);
+            for (int reserved : new int[] {0, 16, 100, 150}) {
+                int expected = 0;
+                while (expected < passages.size() && r.fullContextTokens(request.apply(passages.subList(0,
+                        expected + 1))) <= 256 - reserved) {
+                    expected++;
+                }
+                List<String> fit = r.fittingPassages(request, passages, reserved);
+                assertEquals(passages.subList(0, expected), fit, "reserved " + reserved);
+                assertTrue(expected > 0 && expected < passages.size(), "the case tests a cut: " + expected);
+            }
+            assertEquals(passages.subList(0, 2), r.fittingPassages(request, passages.subList(0, 2), 0),
+                    "all of them when all fit");
+            ContextTooLongException e = assertThrows(ContextTooLongException.class,
+                    () -> r.fittingPassages(request, passages, 230));
+            assertTrue(e.getMessage().contains("not even one passage fits"), e.getMessage());
+            assertEquals(256, e.limit());
+        }
+    }
 }

@@ -395,6 +395,17 @@ class MainTest {
         Run both = run(concat(request, "--stream", "--json"));
         assertEquals(2, both.code());
         assertEquals(1, both.err().strip().lines().count(), both.err());
+
+        String[] continuation = {"generate", "--model", SharedModels.shippedModel().toString(), "--prompt",
+            " The next day, ", "--context-file", SharedModels.shippedModel().resolve("demo-story.txt").toString(),
+            "--max-new-tokens", "8", "--threads", "1", "--json"};
+        Run continued = run(continuation);
+        assertEquals(0, continued.code(), "--prompt after the passages is a continuation: " + continued.err());
+        assertTrue(continued.json().get("decoderInputLength").getAsInt()
+                < continued.json().get("fullContextTokens").getAsInt(), continued.out());
+        Run twoTexts = run(concat(continuation, "--question", "Who?"));
+        assertEquals(2, twoTexts.code());
+        assertTrue(twoTexts.err().contains("not both"), twoTexts.err());
     }
 
     @Test
