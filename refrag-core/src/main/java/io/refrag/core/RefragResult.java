@@ -51,6 +51,13 @@ public record RefragResult(
         return (int) decisions.stream().filter(ChunkDecision::expanded).count();
     }
 
+    /** @return the request's timings and compression, as every front end reports them */
+    public RefragMetrics metrics() {
+        var m = generation.metrics();
+        return new RefragMetrics(m.ttftMillis(), m.ttitMillis(), m.throughputTokensPerSecond(), decoderInputLength,
+                fullContextTokens, totalChunks(), expandedChunks(), cacheHits);
+    }
+
     /** @return full-context tokens divided by decoder input length */
     public double compressionRatio() {
         return (double) fullContextTokens / decoderInputLength;

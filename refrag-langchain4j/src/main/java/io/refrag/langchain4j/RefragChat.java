@@ -100,7 +100,7 @@ final class RefragChat {
                 .modelName(modelName)
                 .tokenUsage(new TokenUsage(r.decoderInputLength(), r.generation().generatedTokens()))
                 .finishReason(finish)
-                .refrag(RefragMetrics.of(r))
+                .refrag(r.metrics())
                 .build();
         return ChatResponse.builder().aiMessage(AiMessage.from(r.text())).metadata(metadata).build();
     }

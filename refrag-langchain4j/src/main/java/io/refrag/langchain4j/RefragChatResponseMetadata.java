@@ -1,6 +1,8 @@
 package io.refrag.langchain4j;
 
 import dev.langchain4j.model.chat.response.ChatResponseMetadata;
+import io.refrag.core.RefragMetrics;
+import io.refrag.core.report.ResultJson;
 
 import java.util.Objects;
 
@@ -45,7 +47,7 @@ public final class RefragChatResponseMetadata extends ChatResponseMetadata {
     @Override
     public String toString() {
         return "RefragChatResponseMetadata{id=" + id() + ", modelName=" + modelName() + ", tokenUsage=" + tokenUsage()
-                + ", finishReason=" + finishReason() + ", refrag=" + refrag + "}";
+                + ", finishReason=" + finishReason() + ", refrag=" + ResultJson.toJson(refrag) + "}";
     }
 
     /** Builds {@link RefragChatResponseMetadata}. */

@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import com.google.gson.JsonSerializationContext;
 import com.google.gson.JsonSerializer;
+import io.refrag.core.RefragMetrics;
 import io.refrag.core.RefragResult;
 import io.refrag.core.eval.EvalMode;
 import io.refrag.core.eval.EvalRow;
@@ -22,9 +23,9 @@ import java.nio.file.Path;
  *   <li>{@link GenerationResult}: {@code text}, {@code tokenIds}, {@code finishReason}, {@code promptTokens},
  *       {@code generatedTokens}, then every {@link io.refrag.core.generate.GenerationMetrics} field ({@code ttftMillis},
  *       {@code ttitMillis}, {@code throughputTokensPerSecond}, ...);</li>
- *   <li>{@link RefragResult}: its generation's fields, then {@code decoderInputLength}, {@code fullContextTokens},
- *       {@code totalChunks}, {@code expandedChunks}, {@code compressionRatio}, {@code encodeMillis},
- *       {@code policyMillis}, {@code cacheHits};</li>
+ *   <li>{@link RefragMetrics}: its components and {@code compressionRatio};</li>
+ *   <li>{@link RefragResult}: its generation's fields, its metrics' fields, then {@code encodeMillis} and
+ *       {@code policyMillis};</li>
  *   <li>{@link EvalRow}: its components, the mode as its label, and no {@code exactMatch} or {@code f1} outside QA.</li>
  * </ul>
  * Paths are strings; NaN and infinities are written as JavaScript writes them; nothing is HTML-escaped.
@@ -41,6 +42,7 @@ public final class ResultJson {
     private static final Gson GSON = RECORDS.newBuilder()
             .registerTypeAdapter(GenerationResult.class, (JsonSerializer<GenerationResult>) ResultJson::generation)
             .registerTypeAdapter(RefragResult.class, (JsonSerializer<RefragResult>) ResultJson::refrag)
+            .registerTypeAdapter(RefragMetrics.class, (JsonSerializer<RefragMetrics>) ResultJson::metrics)
             .registerTypeAdapter(EvalRow.class, (JsonSerializer<EvalRow>) ResultJson::evalRow)
             .create();
 
@@ -76,14 +78,15 @@ public final class ResultJson {
 
     private static JsonElement refrag(RefragResult r, Type type, JsonSerializationContext c) {
         JsonObject json = c.serialize(r.generation()).getAsJsonObject();
-        json.addProperty("decoderInputLength", r.decoderInputLength());
-        json.addProperty("fullContextTokens", r.fullContextTokens());
-        json.addProperty("totalChunks", r.totalChunks());
-        json.addProperty("expandedChunks", r.expandedChunks());
-        json.addProperty("compressionRatio", r.compressionRatio());
+        c.serialize(r.metrics()).getAsJsonObject().entrySet().forEach(e -> json.add(e.getKey(), e.getValue()));
         json.addProperty("encodeMillis", r.encodeMillis());
         json.addProperty("policyMillis", r.policyMillis());
-        json.addProperty("cacheHits", r.cacheHits());
+        return json;
+    }
+
+    private static JsonElement metrics(RefragMetrics m, Type type, JsonSerializationContext c) {
+        JsonObject json = RECORDS.toJsonTree(m).getAsJsonObject();
+        json.addProperty("compressionRatio", m.compressionRatio());
         return json;
     }
 

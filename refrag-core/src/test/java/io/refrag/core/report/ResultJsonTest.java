@@ -59,6 +59,12 @@ class ResultJsonTest {
         assertEquals(2, j.get("cacheHits").getAsInt());
         assertEquals(0.25, j.get("policyMillis").getAsDouble());
         assertFalse(j.has("decisions") || j.has("generation"), "flat: " + j);
+        JsonObject metrics = parse(r.metrics());
+        assertEquals(Set.of("ttftMillis", "ttitMillis", "throughputTokensPerSecond", "decoderInputLength",
+                "fullContextTokens", "totalChunks", "expandedChunks", "cacheHits", "compressionRatio"), metrics.keySet());
+        for (String key : metrics.keySet()) {
+            assertEquals(metrics.get(key), j.get(key), "one name and value for " + key + " everywhere");
+        }
     }
 
     @Test
