@@ -112,6 +112,25 @@ public final class Devices {
         }
     }
 
+    /**
+     * System property: {@code false} keeps a CPU serving model's weights in PyTorch's plain layout only, instead of
+     * also packing them for oneDNN ({@link PackedLinear}: faster single rows, and batched decode steps that cost about
+     * one row, for twice the memory of the projection weights).
+     */
+    public static final String PREPACK = "refrag.prepack";
+
+    /**
+     * @return whether CPU serving models pack their weights for oneDNN ({@value #PREPACK}, default true)
+     * @throws InvalidRequestException if the property is neither {@code true} nor {@code false}
+     */
+    public static boolean prepack() {
+        String value = System.getProperty(PREPACK, "true").strip();
+        if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
+            throw new InvalidRequestException(PREPACK + " must be true or false, got '" + value + "'");
+        }
+        return value.equalsIgnoreCase("true");
+    }
+
     /** The system property that caps one session's KV cache, in bytes. */
     public static final String MAX_KV_CACHE_BYTES = "refrag.maxKvCacheBytes";
 

@@ -93,11 +93,13 @@ public final class LlamaDecoder implements TrainableDecoder {
         if (cpu) {
             Devices.applyIntraOpThreads(threads); // on the caller's thread, which goes on to serve or train
         }
+        boolean prepack = options.precision().dataType() == DataType.FLOAT32 && Devices.prepack();
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
         return Checkpoints.load(folder, options.device(), options.precision().dataType(), options.trainable(),
                 tokenizer, (weights, manager) -> {
+            boolean serving = cpu && !options.trainable();
             LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType(),
-                    cpu && !options.trainable() ? threads : 1);
+                    new Projection.Plan(serving ? threads : 1, serving && prepack));
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                     config.numKeyValueHeads(), manager.getDevice(), options.precision());

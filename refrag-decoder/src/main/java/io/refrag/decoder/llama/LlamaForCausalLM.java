@@ -46,13 +46,13 @@ public final class LlamaForCausalLM {
      * @param config the validated config
      * @param loader weight loader over the checkpoint (owner manager and compute type inside)
      * @param computeType compute type
-     * @param rowBlocks row blocks of each weight for single-row products (the CPU intra-op threads), or 1; see
+     * @param plan how the projections run (oneDNN-packed, or row blocks for single-row products); see
      *     {@link Projection}
      * @return the model
      * @throws ModelLoadException on missing, extra or misshapen tensors
      */
-    public static LlamaForCausalLM load(LlamaConfig config, WeightLoader loader, DataType computeType,
-            int rowBlocks) {
+    static LlamaForCausalLM load(LlamaConfig config, WeightLoader loader, DataType computeType,
+            Projection.Plan plan) {
         String p = loader.has("model.embed_tokens.weight") ? "model." : "";
         loader.ignore(n -> n.endsWith("rotary_emb.inv_freq"));
         long hidden = config.hiddenSize();
@@ -68,18 +68,18 @@ public final class LlamaForCausalLM {
             String[] qkvNames = {a + "q_proj", a + "k_proj", a + "v_proj"};
             boolean ab = config.attentionBias();
             Projection qkv = new Projection(loader.loadStacked(qkvNames, ".weight", qkvRows, hidden),
-                    ab ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null, rowBlocks);
+                    ab ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null, plan);
             Projection oProj = new Projection(loader.load(a + "o_proj.weight", hidden, qDim),
-                    ab ? loader.load(a + "o_proj.bias", hidden) : null, rowBlocks);
+                    ab ? loader.load(a + "o_proj.bias", hidden) : null, plan);
             String m = l + "mlp.";
             boolean mb = config.mlpBias();
             String[] gateUp = {m + "gate_proj", m + "up_proj"};
             long[] gateUpRows = {inter, inter};
             LlamaMLP mlp = new LlamaMLP(
                     new Projection(loader.loadStacked(gateUp, ".weight", gateUpRows, hidden),
-                            mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null, rowBlocks),
+                            mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null, plan),
                     new Projection(loader.load(m + "down_proj.weight", hidden, inter),
-                            mb ? loader.load(m + "down_proj.bias", hidden) : null, rowBlocks));
+                            mb ? loader.load(m + "down_proj.bias", hidden) : null, plan));
             layers[i] = new LlamaDecoderLayer(
                     new LlamaRMSNorm(loader.load(l + "input_layernorm.weight", hidden), config.rmsNormEps()),
                     new LlamaAttention(config, i, qkv, oProj),
@@ -96,7 +96,7 @@ public final class LlamaForCausalLM {
             throw new ModelLoadException("missing tensor 'lm_head.weight' and tie_word_embeddings is false");
         }
         loader.requireAllConsumed();
-        return new LlamaForCausalLM(config, computeType, embed, layers, norm, new Projection(lmHead, null, rowBlocks),
+        return new LlamaForCausalLM(config, computeType, embed, layers, norm, new Projection(lmHead, null, plan),
                 loader.loaded());
     }
 

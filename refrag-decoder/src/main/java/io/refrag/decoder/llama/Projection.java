@@ -3,10 +3,14 @@ package io.refrag.decoder.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.core.Linear;
+import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.PackedLinear;
 
 /**
  * One of the decoder's linear layers, {@code x W^T + b}, applied in the form PyTorch's CPU kernels run fastest for the
- * number of rows:
+ * number of rows. A serving model on the CPU in float32 packs its weight for oneDNN once ({@link PackedLinear}), and
+ * every product that needs no gradient goes through it: a batched decode step over 8 rows then costs about as much as
+ * one row. Otherwise (training, other devices, {@value Devices#PREPACK}{@code =false}):
  * <ul>
  *   <li>one row (a decode step): a batched product over {@code blocks} row blocks of {@code W}, with {@code x^T}
  *       passed as a {@code [1, in, 1]} view of the row. {@code linear}'s matrix-vector product runs on one MKL thread
@@ -26,19 +30,31 @@ final class Projection {
     private final NDArray weight; // [out, in]
     private final NDArray bias; // [out] or null
     private final NDArray weightBlocks; // [blocks, out / blocks, in]: a view of weight, or null for one block
+    private final PackedLinear.Packed packed; // oneDNN's layout of weight and the bias, or null
+
+    /**
+     * How a model's projections run.
+     *
+     * @param rowBlocks row blocks for single-row products on the plain path (the intra-op threads); 1, or a count
+     *     that does not divide {@code out}, keeps {@code linear}
+     * @param packed whether to pack the weights for oneDNN (CPU, float32, serving)
+     */
+    record Plan(int rowBlocks, boolean packed) {
+    }
 
     /**
      * @param weight {@code [out, in]}
      * @param bias {@code [out]} or null
-     * @param blocks row blocks for single-row products (the intra-op threads); 1, or a count that does not divide
-     *     {@code out}, keeps {@code linear}. The blocks are a view made here, in the weights' manager.
+     * @param plan how it runs; the blocks and the packed weight are made here, in the weights' manager
      */
-    Projection(NDArray weight, NDArray bias, int blocks) {
+    Projection(NDArray weight, NDArray bias, Plan plan) {
         this.weight = weight;
         this.bias = bias;
         long out = weight.getShape().get(0);
+        int blocks = plan.rowBlocks();
         this.weightBlocks = blocks > 1 && out % blocks == 0
                 ? weight.reshape(blocks, out / blocks, weight.getShape().get(1)) : null;
+        this.packed = plan.packed() ? PackedLinear.get().pack(weight, bias, weight.getManager()) : null;
     }
 
     /**
@@ -46,6 +62,9 @@ final class Projection {
      * @return {@code [rows, out]}, owned by x's manager
      */
     NDArray apply(NDArray x) {
+        if (packed != null && !PackedLinear.recordingGradients()) {
+            return PackedLinear.get().apply(x, packed);
+        }
         long rows = x.getShape().get(0);
         NDArray y;
         if (rows == 1 && weightBlocks != null) {
