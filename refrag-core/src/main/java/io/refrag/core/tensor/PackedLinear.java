@@ -3,22 +3,8 @@ package io.refrag.core.tensor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
-import io.refrag.core.exception.ModelLoadException;
-
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * Linear layers over weights that oneDNN packs once, for CPU inference: {@code x W^T + b} through
@@ -26,10 +12,8 @@ import java.util.zip.ZipOutputStream;
  * than one row, so a batched decode step over 8 rows costs several single-row steps; with the weight packed once,
  * 8 rows cost about 1.3 rows, and one row runs faster too.
  *
- * <p>DJL's API has no such operator, so the library writes a small TorchScript module itself (the serialized
- * format: a stored zip of {@code version}, {@code constants.pkl}, {@code data.pkl} and the class source, which
- * libtorch compiles when it loads) and calls its methods. The module holds no state; one per process serves every
- * thread. Packed weights are opaque oneDNN tensors: nothing but {@link #apply} may read them, and autograd does not
+ * <p>DJL's API has no such operator, so the library compiles a small {@link TorchScript} module of its own and calls
+ * its methods; one per process serves every thread. Packed weights are opaque oneDNN tensors: nothing but {@link #apply} may read them, and autograd does not
  * pass through them (training keeps the plain product).
  */
 public final class PackedLinear {
@@ -43,38 +27,26 @@ public final class PackedLinear {
      */
     public static final long PAD = 64;
 
-    private static final String SOURCE = String.join("\n",
-            "class M(Module):",
-            "  __parameters__ = []",
-            "  __buffers__ = []",
-            "  training : bool",
-            "  _is_full_backward_hook : Optional[bool]",
-            "  def forward(self: __torch__.M, x: Tensor) -> Tensor:",
-            "    return x",
+    /** The methods: pack a weight for a row count; the product over a packed weight, cut to the true outputs. */
+    private static final String METHODS = String.join("\n",
             "  def pack(self: __torch__.M, w: Tensor, rows: int) -> Tensor:",
             "    return ops.mkldnn._reorder_linear_weight(w.contiguous(), rows)",
             "  def linear(self: __torch__.M, x: Tensor, packed: Tensor, bias: Tensor, out: int) -> Tensor:",
             "    s = annotate(List[Optional[number]], [])",
             "    y = ops.mkldnn._linear_pointwise(x.contiguous(), packed, bias, \"none\", s, \"\")",
-            "    return torch.narrow(y, 1, 0, out).contiguous()",
-            "");
-    /** The pickled module object: class {@code __torch__.M}, {@code training = True}, no backward hook. */
-    private static final byte[] DATA_PKL = HexFormat.of().parseHex("8002635f5f746f7263685f5f0a4d0a710029817d2858"
-            + "08000000747261696e696e6771018858160000005f69735f66756c6c5f6261636b776172645f686f6f6b71024e756271032e");
+            "    return torch.narrow(y, 1, 0, out).contiguous()");
 
     private static volatile PackedLinear instance;
 
-    private final PtNDManager manager;
-    private final PtSymbolBlock module;
+    private final TorchScript module;
 
-    private PackedLinear(PtNDManager manager, PtSymbolBlock module) {
-        this.manager = manager;
+    private PackedLinear(TorchScript module) {
         this.module = module;
     }
 
     /**
      * @return the process's module, loaded on first use
-     * @throws ModelLoadException if this libtorch cannot compile it (no oneDNN)
+     * @throws io.refrag.core.exception.ModelLoadException if this libtorch cannot compile it (no oneDNN)
      */
     public static PackedLinear get() {
         PackedLinear p = instance;
@@ -90,14 +62,7 @@ public final class PackedLinear {
     }
 
     private static PackedLinear load() {
-        PtNDManager manager = (PtNDManager) NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch");
-        try {
-            PtSymbolBlock module = JniUtils.loadModule(manager, new ByteArrayInputStream(moduleZip()), false, false);
-            return new PackedLinear(manager, module);
-        } catch (IOException | RuntimeException e) {
-            manager.close();
-            throw new ModelLoadException("cannot load the oneDNN linear module into libtorch: " + e.getMessage(), e);
-        }
+        return new PackedLinear(TorchScript.compile("oneDNN's prepacked linear", METHODS));
     }
 
     /**
@@ -120,9 +85,8 @@ public final class PackedLinear {
         NDArray b = bias == null ? owner.zeros(new Shape(out + padding), weight.getDataType())
                 : padding == 0 ? bias : padded(bias, padding, owner);
         NDArray w = padding == 0 ? weight : padded(weight, padding, owner);
-        try (IValue wv = IValue.from((PtNDArray) w); IValue rows = IValue.from(PACKED_FOR_ROWS);
-                IValue packed = IValueUtils.runMethod(module, "pack", wv, rows)) {
-            return new Packed(packed.toTensor((PtNDManager) owner), b, out);
+        try (IValue wv = TorchScript.of(w); IValue rows = IValue.from(PACKED_FOR_ROWS)) {
+            return new Packed(module.runToTensor("pack", owner, wv, rows), b, out);
         } finally {
             if (w != weight) {
                 w.close(); // the packed copy is all that is kept
@@ -158,33 +122,9 @@ public final class PackedLinear {
      * @return {@code x W^T + b} {@code [rows, out]}, owned by x's manager
      */
     public NDArray apply(NDArray x, Packed packed) {
-        try (IValue in = IValue.from((PtNDArray) x); IValue w = IValue.from((PtNDArray) packed.weight());
-                IValue b = IValue.from((PtNDArray) packed.bias()); IValue n = IValue.from(packed.out());
-                IValue out = IValueUtils.runMethod(module, "linear", in, w, b, n)) {
-            return out.toTensor((PtNDManager) x.getManager());
+        try (IValue in = TorchScript.of(x); IValue w = TorchScript.of(packed.weight());
+                IValue b = TorchScript.of(packed.bias()); IValue n = IValue.from(packed.out())) {
+            return module.runToTensor("linear", x.getManager(), in, w, b, n);
         }
-    }
-
-    static byte[] moduleZip() throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            stored(zip, "m/version", "3".getBytes(StandardCharsets.US_ASCII));
-            stored(zip, "m/constants.pkl", HexFormat.of().parseHex("8002292e"));
-            stored(zip, "m/data.pkl", DATA_PKL);
-            stored(zip, "m/code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
-        }
-        return bytes.toByteArray();
-    }
-
-    private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        e.setCrc(crc.getValue());
-        zip.putNextEntry(e);
-        zip.write(data);
-        zip.closeEntry();
     }
 }

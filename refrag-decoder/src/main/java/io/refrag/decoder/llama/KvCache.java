@@ -73,6 +73,22 @@ public final class KvCache {
         return values[layer].get(manager, new NDIndex(":, :{}", length));
     }
 
+    /**
+     * @param layer layer index
+     * @return the layer's whole key tensor {@code [kvHeads, capacity, headDim]}, for the fused step to write and read
+     */
+    NDArray keys(int layer) {
+        return keys[layer];
+    }
+
+    /**
+     * @param layer layer index
+     * @return the layer's whole value tensor {@code [kvHeads, capacity, headDim]}
+     */
+    NDArray values(int layer) {
+        return values[layer];
+    }
+
     /** @return bytes held by all layers' keys and values */
     long bytes() {
         long total = 0;

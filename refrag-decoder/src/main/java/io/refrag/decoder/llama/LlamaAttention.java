@@ -190,4 +190,10 @@ final class LlamaAttention {
         NDScope.unregister(out);
         outputs.add(out);
     }
+
+    /** Adds the packed q|k|v and o projections, weight then bias each (the fused step's order). */
+    void addFusedWeights(java.util.List<NDArray> into) {
+        FusedDecodeStep.add(qkvProj, into);
+        FusedDecodeStep.add(oProj, into);
+    }
 }

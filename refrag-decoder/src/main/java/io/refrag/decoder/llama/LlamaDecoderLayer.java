@@ -40,4 +40,12 @@ final class LlamaDecoderLayer {
         NDArray h = hidden.add(selfAttn.forwardBatch(inputLayernorm.forward(hidden), rope, caches, pasts));
         return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
     }
+
+    /** Adds this layer's weights in the fused step's order: norm, qkv, o, norm, gate|up, down. */
+    void addFusedWeights(java.util.List<NDArray> into) {
+        into.add(inputLayernorm.weight());
+        selfAttn.addFusedWeights(into);
+        into.add(postAttentionLayernorm.weight());
+        mlp.addFusedWeights(into);
+    }
 }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.tensor.PackedLinear;
 
 import java.util.function.BiFunction;
 
@@ -27,9 +28,10 @@ public final class LlamaForCausalLM {
     private final Projection lmHead; // [vocab, hidden]; embedTokens when tied
     private final LlamaRotaryEmbedding rotaryEmb;
     private final NamedWeights weights;
+    private final FusedDecodeStep fused; // decode steps in one native call; null unless the projections are packed
 
     private LlamaForCausalLM(LlamaConfig config, DataType computeType, NDArray embedTokens, LlamaDecoderLayer[] layers,
-            LlamaRMSNorm norm, Projection lmHead, NamedWeights weights) {
+            LlamaRMSNorm norm, Projection lmHead, NamedWeights weights, boolean packed) {
         this.config = config;
         this.computeType = computeType;
         this.embedTokens = embedTokens;
@@ -38,6 +40,7 @@ public final class LlamaForCausalLM {
         this.lmHead = lmHead;
         this.rotaryEmb = new LlamaRotaryEmbedding(config);
         this.weights = weights;
+        this.fused = packed ? new FusedDecodeStep(config, layers, norm) : null;
     }
 
     /**
@@ -97,7 +100,7 @@ public final class LlamaForCausalLM {
         }
         loader.requireAllConsumed();
         return new LlamaForCausalLM(config, computeType, embed, layers, norm, new Projection(lmHead, null, plan),
-                loader.loaded());
+                loader.loaded(), plan.packed());
     }
 
     /** @return the config */
@@ -135,6 +138,9 @@ public final class LlamaForCausalLM {
         NDManager m = inputsEmbeds.getManager();
         int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
         LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(m, past, seq, computeType); // shared by all layers
+        if (seq == 1 && cache != null && fusable(rope)) {
+            return fused.step(inputsEmbeds, rope.matrices(), new KvCache[] {cache}, new int[] {past});
+        }
         return throughLayers(inputsEmbeds, (layer, h) -> layer.forward(h, rope, cache, past));
     }
 
@@ -148,7 +154,20 @@ public final class LlamaForCausalLM {
      */
     public NDArray forwardBatch(NDArray inputsEmbeds, KvCache[] caches, int[] pasts) {
         LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(inputsEmbeds.getManager(), pasts, computeType);
+        if (fusable(rope)) {
+            return fused.step(inputsEmbeds, rope.matrices(), caches, pasts);
+        }
         return throughLayers(inputsEmbeds, (layer, h) -> layer.forwardBatch(h, rope, caches, pasts));
+    }
+
+    /** @return whether decode steps run as one native call ({@link FusedDecodeStep}) */
+    boolean fusesDecodeSteps() {
+        return fused != null;
+    }
+
+    /** @return whether a decode step can run fused: packed projections, rotations as matrices, no autograd */
+    private boolean fusable(LlamaRotaryEmbedding.Rotation rope) {
+        return fused != null && rope.matrices() != null && !PackedLinear.recordingGradients();
     }
 
     /**

@@ -25,4 +25,10 @@ final class LlamaMLP {
         NDArray act = gate.mul(Activation.sigmoid(gate)).mul(gateUp.get(1)); // silu(gate) * up
         return downProj.apply(act);
     }
+
+    /** Adds the packed gate|up and down projections, weight then bias each (the fused step's order). */
+    void addFusedWeights(java.util.List<NDArray> into) {
+        FusedDecodeStep.add(gateUpProj, into);
+        FusedDecodeStep.add(downProj, into);
+    }
 }

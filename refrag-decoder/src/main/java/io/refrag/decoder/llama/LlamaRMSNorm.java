@@ -24,4 +24,9 @@ final class LlamaRMSNorm {
         NDArray normed = x32.div(variance.add(eps).sqrt());
         return (type == DataType.FLOAT32 ? normed : normed.toType(type, false)).mul(weight);
     }
+
+    /** @return the scale {@code [hidden]} */
+    NDArray weight() {
+        return weight;
+    }
 }

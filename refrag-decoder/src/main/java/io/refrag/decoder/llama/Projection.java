@@ -79,4 +79,9 @@ final class Projection {
         }
         return bias == null ? y : y.add(bias);
     }
+
+    /** @return the oneDNN-packed weight and bias, or null when this projection is not packed */
+    PackedLinear.Packed packed() {
+        return packed;
+    }
 }

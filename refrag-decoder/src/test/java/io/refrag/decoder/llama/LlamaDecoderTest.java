@@ -25,6 +25,7 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Precision;
 import io.refrag.core.spi.Providers;
 import io.refrag.core.tensor.Device;
+import io.refrag.core.tensor.Devices;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -102,6 +103,47 @@ class LlamaDecoderTest {
             }
             assertEquals(ids.length, s.position());
         }
+    }
+
+    @Test
+    void thePackedAndFusedCpuPathGivesThePlainPathsLogitsForPrefillDecodeAndBatchedSteps() {
+        Path dir = tiny(2, false, true, false, TensorDType.F32);
+        int[] ids = randomIds(20, 64, 13);
+        float[][] plain = stepLogits(dir, ids, "false");
+        float[][] packed = stepLogits(dir, ids, "true");
+        for (int t = 0; t < plain.length; t++) {
+            assertArrayEquals(plain[t], packed[t], 1e-4f, "step " + t);
+        }
+    }
+
+    /** Prefill of 8, 4 single decode steps, then 8 batched steps of three sessions; every logits row in order. */
+    private static float[][] stepLogits(Path dir, int[] ids, String prepack) {
+        String before = System.getProperty(Devices.PREPACK);
+        System.setProperty(Devices.PREPACK, prepack);
+        List<float[]> rows = new ArrayList<>();
+        try (LlamaDecoder d = LlamaDecoder.load(dir, CPU)) {
+            assertEquals(prepack.equals("true"), d.model().fusesDecodeSteps());
+            List<DecoderSession> sessions = new ArrayList<>();
+            for (int s = 0; s < 3; s++) {
+                DecoderSession session = d.newSession(ids.length);
+                rows.add(session.prefill(DecoderInput.ofTokens(java.util.Arrays.copyOf(ids, 4 + 2 * s))));
+                sessions.add(session);
+            }
+            for (int t = 8; t < 12; t++) {
+                rows.add(sessions.get(2).decode(ids[t]));
+            }
+            for (int t = 0; t < 8; t++) {
+                rows.addAll(java.util.Arrays.asList(d.decodeBatch(sessions, new int[] {ids[t], ids[t + 1], ids[t + 2]})));
+            }
+            sessions.forEach(DecoderSession::close);
+        } finally {
+            if (before == null) {
+                System.clearProperty(Devices.PREPACK);
+            } else {
+                System.setProperty(Devices.PREPACK, before);
+            }
+        }
+        return rows.toArray(float[][]::new);
     }
 
     @Test

@@ -1,0 +1,145 @@
+package io.refrag.decoder.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.jni.IValue;
+import io.refrag.core.tensor.PackedLinear;
+import io.refrag.core.tensor.TorchScript;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A decode step over every layer in one native call: the layers' norms, oneDNN-packed projections, RoPE, each row's
+ * cache write and attention over its own cache, the SwiGLU MLP and the residuals, written in TorchScript and run by
+ * libtorch's interpreter. The step the plain path runs as about 500 DJL operations (per row, for the attention), each
+ * a JNI call with its Java wrapper, becomes one. The same arithmetic as the plain path, in the same order; used for
+ * CPU serving models whose projections are packed ({@link Projection}), outside autograd.
+ */
+final class FusedDecodeStep {
+    /** Weights per layer in the list the method reads: norm, qkv, o, norm, gate|up, down (a projection: weight, bias). */
+    private static final int PER_LAYER = 10;
+
+    private static final String METHODS = String.join("\n",
+            "  def rms(self: __torch__.M, h: Tensor, w: Tensor, eps: float) -> Tensor:",
+            "    return h / torch.sqrt(torch.mean(h * h, [-1], True) + eps) * w",
+            "  def proj(self: __torch__.M, x: Tensor, w: Tensor, b: Tensor, out: int) -> Tensor:",
+            "    s = annotate(List[Optional[number]], [])",
+            "    return torch.narrow(ops.mkldnn._linear_pointwise(x, w, b, \"none\", s, \"\"), 1, 0, out)",
+            "  def decode(self: __torch__.M, h0: Tensor, w: List[Tensor], keys: List[Tensor], values: List[Tensor],"
+                + " pasts: List[int], rot: Tensor, dims: List[int], eps: float, scaling: float) -> Tensor:",
+            "    heads = dims[0]",
+            "    kv_heads = dims[1]",
+            "    head_dim = dims[2]",
+            "    inter = dims[3]",
+            "    layers = dims[4]",
+            "    hidden = dims[5]",
+            "    groups = heads // kv_heads",
+            "    rows = len(pasts)",
+            "    h = h0",
+            "    for l in range(layers):",
+            "      base = l * " + PER_LAYER,
+            "      x = self.rms(h, w[base], eps)",
+            "      qkv = self.proj(x, w[base + 1], w[base + 2], (heads + 2 * kv_heads) * head_dim)",
+            "      qkv = qkv.reshape([rows, heads + 2 * kv_heads, head_dim]).transpose(0, 1)",
+            "      qk = torch.matmul(torch.narrow(qkv, 0, 0, heads + kv_heads).transpose(0, 1), rot).transpose(0, 1)",
+            "      q = torch.narrow(qk, 0, 0, heads)",
+            "      k = torch.narrow(qk, 0, heads, kv_heads)",
+            "      v = torch.narrow(qkv, 0, heads + kv_heads, kv_heads)",
+            "      outs = annotate(List[Tensor], [])",
+            "      for b in range(rows):",
+            "        p = pasts[b]",
+            "        kc = keys[l * rows + b]",
+            "        vc = values[l * rows + b]",
+            "        torch.narrow(kc, 1, p, 1).copy_(torch.narrow(k, 1, b, 1))",
+            "        torch.narrow(vc, 1, p, 1).copy_(torch.narrow(v, 1, b, 1))",
+            "        qb = (torch.narrow(q, 1, b, 1) * scaling).reshape([kv_heads, groups, head_dim])",
+            "        scores = torch.matmul(qb, torch.narrow(kc, 1, 0, p + 1).transpose(1, 2))",
+            "        probs = torch.softmax(scores, -1)",
+            "        outs.append(torch.matmul(probs, torch.narrow(vc, 1, 0, p + 1)).reshape([heads, 1, head_dim]))",
+            "      attn = torch.cat(outs, 1).transpose(0, 1).reshape([rows, heads * head_dim])",
+            "      h = h + self.proj(attn, w[base + 3], w[base + 4], hidden)",
+            "      x = self.rms(h, w[base + 5], eps)",
+            "      gu = self.proj(x, w[base + 6], w[base + 7], 2 * inter)",
+            "      gate = torch.narrow(gu, 1, 0, inter)",
+            "      act = gate * torch.sigmoid(gate) * torch.narrow(gu, 1, inter, inter)",
+            "      h = h + self.proj(act.contiguous(), w[base + 8], w[base + 9], hidden)",
+            "    return self.rms(h, w[layers * " + PER_LAYER + "], eps)");
+
+    private static volatile TorchScript module;
+
+    private final NDArray[] weights; // PER_LAYER per layer, then the final norm's
+    private final long[] dims;
+    private final double eps;
+    private final double scaling;
+
+    /**
+     * @param config the model's config
+     * @param layers its layers, every projection packed
+     * @param norm the final norm
+     */
+    FusedDecodeStep(LlamaConfig config, LlamaDecoderLayer[] layers, LlamaRMSNorm norm) {
+        List<NDArray> w = new ArrayList<>();
+        for (LlamaDecoderLayer layer : layers) {
+            layer.addFusedWeights(w);
+        }
+        w.add(norm.weight());
+        this.weights = w.toArray(NDArray[]::new);
+        this.dims = new long[] {config.numAttentionHeads(), config.numKeyValueHeads(), config.headDim(),
+            config.intermediateSize(), layers.length, config.hiddenSize()};
+        this.eps = config.rmsNormEps();
+        this.scaling = 1.0 / Math.sqrt(config.headDim());
+        compiled();
+    }
+
+    private static TorchScript compiled() {
+        TorchScript m = module;
+        if (m == null) {
+            synchronized (FusedDecodeStep.class) {
+                if (module == null) {
+                    module = TorchScript.compile("the fused LLaMA decode step", METHODS);
+                }
+                m = module;
+            }
+        }
+        return m;
+    }
+
+    /**
+     * @param projection a packed projection
+     * @param into the list to add its weight and bias to
+     */
+    static void add(Projection projection, List<NDArray> into) {
+        PackedLinear.Packed p = projection.packed();
+        into.add(p.weight());
+        into.add(p.bias());
+    }
+
+    /**
+     * @param inputsEmbeds {@code [rows, hidden]}: each row one request's new position
+     * @param rotations {@code [rows, headDim, headDim]}: each row's RoPE rotation
+     * @param caches one cache per row, written at {@code pasts}
+     * @param pasts positions already in each cache
+     * @return the final norm's output {@code [rows, hidden]}, owned by the inputs' manager
+     */
+    NDArray step(NDArray inputsEmbeds, NDArray rotations, KvCache[] caches, int[] pasts) {
+        int layers = (int) dims[4];
+        NDArray[] keys = new NDArray[layers * caches.length];
+        NDArray[] values = new NDArray[keys.length];
+        for (int l = 0; l < layers; l++) {
+            for (int b = 0; b < caches.length; b++) {
+                keys[l * caches.length + b] = caches[b].keys(l);
+                values[l * caches.length + b] = caches[b].values(l);
+            }
+        }
+        long[] positions = new long[pasts.length];
+        for (int b = 0; b < pasts.length; b++) {
+            positions[b] = pasts[b];
+        }
+        try (IValue h = TorchScript.of(inputsEmbeds); IValue w = TorchScript.listOf(weights);
+                IValue k = TorchScript.listOf(keys); IValue v = TorchScript.listOf(values);
+                IValue p = IValue.listFrom(positions); IValue rot = TorchScript.of(rotations);
+                IValue d = IValue.listFrom(dims); IValue e = IValue.from(eps); IValue s = IValue.from(scaling)) {
+            return module.runToTensor("decode", inputsEmbeds.getManager(), h, w, k, v, p, rot, d, e, s);
+        }
+    }
+}
