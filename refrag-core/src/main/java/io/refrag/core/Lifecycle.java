@@ -4,21 +4,43 @@ import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.RefragException;
 
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
 /**
- * A pipeline's life: requests run under the read lock; closing refuses new ones, takes the write lock once those in
- * flight are done (waiting at most {@value #CLOSE_WAIT_SECONDS} s) and closes the parts once.
+ * A pipeline's life: every request is counted from admission until it ends (a blocking call, or an asynchronous one
+ * until its result completes); closing refuses new ones, waits for those in flight (at most
+ * {@value #CLOSE_WAIT_SECONDS} s) and closes the parts once.
  */
 final class Lifecycle {
     /** How long {@link #close} waits for requests in flight. */
     static final int CLOSE_WAIT_SECONDS = 60;
 
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private volatile boolean closed;
+    private final Object lock = new Object();
+    private boolean closed;
     private boolean partsClosed;
+    private int inFlight;
+
+    /**
+     * Admits a request that ends later; {@link #release} must follow exactly once.
+     *
+     * @throws RefragException "pipeline is closed" once {@link #close} has begun
+     */
+    void admit() {
+        synchronized (lock) {
+            if (closed) {
+                throw new RefragException("pipeline is closed: no new requests after close()");
+            }
+            inFlight++;
+        }
+    }
+
+    /** Ends a request {@link #admit} admitted. */
+    void release() {
+        synchronized (lock) {
+            inFlight--;
+            lock.notifyAll();
+        }
+    }
 
     /**
      * Runs a request unless the pipeline is closed; {@link #close} waits for it.
@@ -26,16 +48,11 @@ final class Lifecycle {
      * @throws RefragException "pipeline is closed" once {@link #close} has begun
      */
     <T> T inFlight(Supplier<T> request) {
-        if (!lock.readLock().tryLock()) {
-            throw new RefragException("pipeline is closed: no new requests after close()");
-        }
+        admit();
         try {
-            if (closed) {
-                throw new RefragException("pipeline is closed: no new requests after close()");
-            }
             return request.get();
         } finally {
-            lock.readLock().unlock();
+            release();
         }
     }
 
@@ -47,28 +64,30 @@ final class Lifecycle {
      *     under a running request would crash the JVM in native code)
      */
     void close(Supplier<List<? extends AutoCloseable>> parts) {
-        closed = true;
-        boolean drained;
-        try {
-            drained = lock.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RefragException("interrupted while close() waited for requests in flight", e);
-        }
-        if (!drained) {
-            throw new RefragException("close(): requests still in flight after " + CLOSE_WAIT_SECONDS + " s; the "
-                    + "pipeline's parts are left open");
-        }
-        try {
-            if (!partsClosed) {
-                partsClosed = true;
-                RuntimeException failure = Closeables.closeAll(parts.get());
-                if (failure != null) {
-                    throw failure;
+        synchronized (lock) {
+            closed = true;
+            long deadline = System.nanoTime() + CLOSE_WAIT_SECONDS * 1_000_000_000L;
+            while (inFlight > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new RefragException("close(): " + inFlight + " request(s) still in flight after "
+                            + CLOSE_WAIT_SECONDS + " s; the pipeline's parts are left open");
+                }
+                try {
+                    lock.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new RefragException("interrupted while close() waited for requests in flight", e);
                 }
             }
-        } finally {
-            lock.writeLock().unlock();
+            if (partsClosed) {
+                return;
+            }
+            partsClosed = true;
+        }
+        RuntimeException failure = Closeables.closeAll(parts.get());
+        if (failure != null) {
+            throw failure;
         }
     }
 }

@@ -9,8 +9,6 @@ import io.refrag.core.exception.ContextTooLongException;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.generate.BatchedGenerator;
-import io.refrag.core.generate.GenerationResult;
-import io.refrag.core.generate.Generator;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ChunkEncoder;
@@ -25,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -41,7 +40,7 @@ public final class Refrag implements AutoCloseable {
     private final ChunkEncoder encoder;
     private final Projector projector;
     private final ChunkEmbeddingCache cache;
-    private final BatchedGenerator batcher; // null: each request decodes alone
+    private final BatchedGenerator scheduler; // runs every request's native work on one thread, batching decode steps
     private final RefragOptions defaults;
     private final String defaultPolicy;
     private final Lifecycle lifecycle = new Lifecycle();
@@ -52,8 +51,7 @@ public final class Refrag implements AutoCloseable {
         this.encoder = b.encoder;
         this.projector = b.projector;
         this.cache = b.cache;
-        this.batcher = b.maxBatch > 1 ? new BatchedGenerator(b.decoder, b.maxBatch, b.maxQueue, b.requestTimeout)
-                : null;
+        this.scheduler = new BatchedGenerator(b.decoder, b.maxBatch, b.maxQueue, b.requestTimeout);
         this.defaults = b.defaults;
         this.defaultPolicy = b.policyName;
         this.pipeline = new RequestPipeline(decoder, encoder, encoder == null ? null
@@ -232,23 +230,50 @@ public final class Refrag implements AutoCloseable {
     }
 
     /**
-     * Runs one request: plan the prompt, select the chunks to expand, embed the compressed ones, assemble the decoder
-     * input and generate.
+     * Runs one request and waits for it: {@link #generateAsync} then {@link RefragGeneration#join}.
      *
      * @param request the segments
      * @param options per-request options
      * @return text, decisions, lengths and timings
      */
     public RefragResult generate(RefragRequest request, RefragOptions options) {
-        return lifecycle.inFlight(() -> {
+        return generateAsync(request, options).join();
+    }
+
+    /**
+     * Starts one request and returns at once. The pipeline's scheduler thread runs it, as it runs all native work:
+     * plan the prompt (tokenize and chunk), select the chunks to expand, embed the compressed ones, assemble the
+     * decoder input, prefill it between two decode steps, then generate in the batch with the other requests in
+     * flight. Streaming listeners ({@link io.refrag.core.generate.GenerationOptions#listener()}) are called on that
+     * thread.
+     *
+     * @param request the segments
+     * @param options per-request options
+     * @return the running request: its result, or cancel it (its batch slot and KV cache are freed within one step)
+     * @throws io.refrag.core.exception.QueueFullException if the scheduler's queue is full
+     * @throws RefragException if the pipeline is closed
+     */
+    public RefragGeneration generateAsync(RefragRequest request, RefragOptions options) {
+        lifecycle.admit();
+        try {
             long start = System.nanoTime();
-            RequestPipeline.Prepared p = pipeline.prepareHere(pipeline.planHere(request, options.k()),
-                    request.queryText(), options);
-            GenerationResult g = batcher != null ? batcher.generate(p.input(), options.generation(), start)
-                    : Generator.generate(decoder, p.input(), options.generation(), start);
-            return new RefragResult(g, p.decisions(), p.input().length(), p.plan().fullContextLength(),
-                    p.encodeMillis(), p.policyMillis(), p.cacheHits());
-        });
+            AtomicReference<RequestPipeline.Prepared> prepared = new AtomicReference<>();
+            BatchedGenerator.Stream stream = scheduler.submit(() -> {
+                RequestPipeline.Prepared p = pipeline.prepareHere(pipeline.planHere(request, options.k()),
+                        request.queryText(), options);
+                prepared.set(p);
+                return p.input();
+            }, options.generation(), start);
+            stream.result().whenComplete((g, e) -> lifecycle.release());
+            return new RefragGeneration(stream.result().thenApply(g -> {
+                RequestPipeline.Prepared p = prepared.get();
+                return new RefragResult(g, p.decisions(), p.input().length(), p.plan().fullContextLength(),
+                        p.encodeMillis(), p.policyMillis(), p.cacheHits());
+            }), stream);
+        } catch (RuntimeException e) {
+            lifecycle.release();
+            throw e;
+        }
     }
 
     /**
@@ -272,7 +297,7 @@ public final class Refrag implements AutoCloseable {
     public void close() {
         lifecycle.close(() -> {
             List<AutoCloseable> parts = new ArrayList<>();
-            parts.add(batcher);
+            parts.add(scheduler);
             parts.addAll(pipeline.loadedPolicies());
             parts.addAll(Arrays.asList(cache, projector, encoder, decoder));
             return parts;

@@ -251,4 +251,44 @@ class RefragTest {
             assertEquals(256, e.limit());
         }
     }
+
+    @Test
+    void generateAsyncReturnsAtOnceAndCancellingFreesTheRequestForTheNext() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger tokens = new java.util.concurrent.atomic.AtomicInteger();
+        RefragOptions blocking = RefragOptions.builder().optK(4).optGeneration(io.refrag.core.generate.GenerationOptions
+                .builder().optMaxNewTokens(50).optStopTokenIds().optListener((id, delta) -> {
+                    tokens.incrementAndGet();
+                    try {
+                        release.await(); // the scheduler thread waits here: the caller's thread must not
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }).build()).build();
+        try (Refrag r = refrag()) {
+            RefragGeneration running = r.generateAsync(RefragRequest.of("Q?", PASSAGES), blocking);
+            assertFalse(running.result().isDone(), "returned while the scheduler holds the first token");
+            running.cancel();
+            release.countDown();
+            var e = assertThrows(java.util.concurrent.CompletionException.class, () -> running.result().join());
+            assertTrue(e.getCause() instanceof java.util.concurrent.CancellationException, e.toString());
+            assertTrue(tokens.get() < 50, "cancelled within a step, not run to the end: " + tokens.get());
+            RefragResult next = r.generate(RefragRequest.of("Q?", PASSAGES), k(4));
+            assertTrue(next.generation().generatedTokens() > 0, "the scheduler serves the next request");
+            assertEquals(0, decoder.openSessions.get(), "the cancelled request's KV cache was freed");
+        }
+    }
+
+    @Test
+    void anAsyncRequestsErrorsReachItsResultAndABlockingCallThrowsThemAsTheyAre() {
+        try (Refrag r = refrag()) {
+            RefragOptions tooLong = RefragOptions.builder().optK(4).build();
+            String huge = "x".repeat(400); // over the fake decoder's 256 positions even compressed
+            RefragGeneration g = r.generateAsync(RefragRequest.builder().text(huge).build(), tooLong);
+            var e = assertThrows(java.util.concurrent.CompletionException.class, () -> g.result().join());
+            assertTrue(e.getCause() instanceof ContextTooLongException, e.toString());
+            assertThrows(ContextTooLongException.class, () -> r.generate(RefragRequest.builder().text(huge).build(),
+                    tooLong));
+        }
+    }
 }

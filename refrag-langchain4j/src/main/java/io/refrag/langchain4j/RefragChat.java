@@ -9,6 +9,7 @@ import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import io.refrag.core.Refrag;
 import io.refrag.core.RefragOptions;
+import io.refrag.core.RefragGeneration;
 import io.refrag.core.RefragResult;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.GenerationOptions;
@@ -50,6 +51,18 @@ final class RefragChat {
      * @throws InvalidRequestException for parameters REFRAG does not support (tools, JSON mode, penalties)
      */
     RefragResult generate(ChatRequest request, TokenListener listener) {
+        return start(request, listener).join();
+    }
+
+    /**
+     * Starts a chat request on the pipeline's scheduler and returns at once.
+     *
+     * @param request the chat request
+     * @param listener receives each token on the scheduler thread, or null
+     * @return the running request
+     * @throws InvalidRequestException for parameters REFRAG does not support (tools, JSON mode, penalties)
+     */
+    RefragGeneration start(ChatRequest request, TokenListener listener) {
         ChatRequestParameters p = request.parameters();
         if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
             throw new InvalidRequestException("REFRAG chat models do not call tools; the request offers "
@@ -82,7 +95,7 @@ final class RefragChat {
             g.optStopSequences(p.stopSequences());
         }
         RefragOptions options = refrag.defaults().toBuilder().optGeneration(g.build()).build();
-        return refrag.generate(format.toRequest(request.messages()), options);
+        return refrag.generateAsync(format.toRequest(request.messages()), options);
     }
 
     /**

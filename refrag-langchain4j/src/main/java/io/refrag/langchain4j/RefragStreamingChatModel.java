@@ -4,25 +4,27 @@ import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
-import io.refrag.core.RefragResult;
+import dev.langchain4j.model.chat.response.StreamingHandle;
+import io.refrag.core.RefragGeneration;
 
-import java.util.Objects;
-import java.util.concurrent.Executor;
+import java.util.concurrent.CompletionException;
 
 /**
- * A langchain4j {@link StreamingChatModel} that answers through a REFRAG pipeline: the handler receives every piece of
- * text as its token is generated, in order, then the complete response (as {@link RefragChatModel} returns it) or the
- * error. Generation runs on the configured executor (default: the calling thread). Thread-safe; the caller owns and
- * closes the pipeline.
+ * A langchain4j {@link StreamingChatModel} that answers through a REFRAG pipeline: {@code chat} returns at once, and the
+ * handler then receives every piece of text as its token is generated, in order, then the complete response (as
+ * {@link RefragChatModel} returns it) or the error. The handler runs on the pipeline's scheduler thread, which serves
+ * every request: it should hand slow work elsewhere. {@link PartialResponseContext#streamingHandle()} cancels the
+ * request: it leaves the batch at the next decode step, its KV cache is freed, and the handler hears nothing more.
+ * Thread-safe; the caller owns and closes the pipeline.
  */
 public final class RefragStreamingChatModel implements StreamingChatModel {
     private final RefragChat chat;
-    private final Executor executor;
 
     private RefragStreamingChatModel(Builder b) {
         this.chat = b.chat();
-        this.executor = Objects.requireNonNull(b.executor, "executor");
     }
 
     /** @return a builder */
@@ -32,19 +34,30 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
 
     @Override
     public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
-        executor.execute(() -> {
-            RefragResult result;
-            try {
-                result = chat.generate(request, (tokenId, delta) -> {
-                    if (!delta.isEmpty()) {
-                        handler.onPartialResponse(delta);
-                    }
-                });
-            } catch (RuntimeException e) {
-                handler.onError(e);
+        Handle handle = new Handle();
+        PartialResponseContext context = new PartialResponseContext(handle);
+        RefragGeneration generation;
+        try {
+            generation = chat.start(request, (tokenId, delta) -> {
+                if (!delta.isEmpty() && !handle.isCancelled()) {
+                    handler.onPartialResponse(new PartialResponse(delta), context);
+                }
+            });
+        } catch (RuntimeException e) {
+            handler.onError(e);
+            return;
+        }
+        handle.running(generation);
+        generation.result().whenComplete((result, failure) -> {
+            if (handle.isCancelled()) {
                 return;
             }
-            handler.onCompleteResponse(chat.response(result));
+            if (failure == null) {
+                handler.onCompleteResponse(chat.response(result));
+            } else {
+                handler.onError(failure instanceof CompletionException c && c.getCause() != null ? c.getCause()
+                        : failure);
+            }
         });
     }
 
@@ -58,20 +71,36 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
         return ModelProvider.OTHER;
     }
 
-    /** Builds a {@link RefragStreamingChatModel}. */
-    public static final class Builder extends RefragChatBuilder<Builder> {
-        private Executor executor = Runnable::run;
+    /** Cancels the request, also when asked before the request had started. */
+    private static final class Handle implements StreamingHandle {
+        private volatile boolean cancelled;
+        private volatile RefragGeneration generation;
 
-        private Builder() {
+        void running(RefragGeneration g) {
+            generation = g;
+            if (cancelled) {
+                g.cancel();
+            }
         }
 
-        /**
-         * @param runner where generation runs; default the calling thread (the call returns when streaming ends)
-         * @return this builder
-         */
-        public Builder executor(Executor runner) {
-            this.executor = runner;
-            return this;
+        @Override
+        public void cancel() {
+            cancelled = true;
+            RefragGeneration g = generation;
+            if (g != null) {
+                g.cancel();
+            }
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelled;
+        }
+    }
+
+    /** Builds a {@link RefragStreamingChatModel}. */
+    public static final class Builder extends RefragChatBuilder<Builder> {
+        private Builder() {
         }
 
         /** @return the streaming chat model */

@@ -11,6 +11,9 @@ import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.embedding.EmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import dev.langchain4j.model.output.FinishReason;
@@ -22,8 +25,8 @@ import dev.langchain4j.service.AiServices;
 import dev.langchain4j.service.Result;
 import dev.langchain4j.service.TokenStream;
 import dev.langchain4j.store.embedding.inmemory.InMemoryEmbeddingStore;
-import io.refrag.core.RefragMetrics;
 import io.refrag.core.Refrag;
+import io.refrag.core.RefragMetrics;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
 import io.refrag.core.exception.InvalidRequestException;
@@ -39,7 +42,10 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The langchain4j integration end to end: corpus_small in langchain4j's in-memory store with its own all-MiniLM-L6-v2
@@ -146,6 +152,49 @@ class RefragLangchain4jIT {
         assertEquals(expected.text(), response.aiMessage().text());
         assertEquals(response.aiMessage().text(), String.join("", parts), "the parts are the answer, in order");
         assertTrue(parts.size() > 1, "streamed in pieces: " + parts);
+    }
+
+    @Test
+    void streamingReturnsAtOnceAndItsHandleCancelsTheRequest() throws Exception {
+        RefragStreamingChatModel model = RefragStreamingChatModel.builder().refrag(refrag).build();
+        CountDownLatch returned = new CountDownLatch(1);
+        CountDownLatch cancelled = new CountDownLatch(1);
+        AtomicBoolean returnedFirst = new AtomicBoolean();
+        AtomicInteger parts = new AtomicInteger();
+        AtomicBoolean ended = new AtomicBoolean();
+        model.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).maxOutputTokens(200).build(),
+                new StreamingChatResponseHandler() {
+                    @Override
+                    public void onPartialResponse(PartialResponse part, PartialResponseContext context) {
+                        if (parts.incrementAndGet() == 1) {
+                            try { // were chat() to block until the answer ends, this would wait in vain
+                                returnedFirst.set(returned.await(30, TimeUnit.SECONDS));
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                            context.streamingHandle().cancel();
+                            cancelled.countDown();
+                        }
+                    }
+
+                    @Override
+                    public void onCompleteResponse(ChatResponse response) {
+                        ended.set(true);
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                        ended.set(true);
+                    }
+                });
+        returned.countDown();
+        assertTrue(cancelled.await(60, TimeUnit.SECONDS), "the first part arrives");
+        assertTrue(returnedFirst.get(), "chat() returned before the first token was handled");
+        ChatResponse next = RefragChatModel.builder().refrag(refrag).build().chat(ChatRequest.builder()
+                .messages(UserMessage.from(QUESTION)).maxOutputTokens(3).build());
+        assertEquals(3, next.tokenUsage().outputTokenCount(), "the scheduler serves the next request");
+        assertEquals(1, parts.get(), "no part after cancel");
+        assertTrue(!ended.get(), "neither completion nor error after cancel");
     }
 
     @Test

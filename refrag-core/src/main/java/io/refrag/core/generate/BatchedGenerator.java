@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Continuous batching: concurrent requests share each decode step. One loop thread does all the native work: it
@@ -48,13 +49,18 @@ public final class BatchedGenerator implements AutoCloseable {
 
     /** A request in the batch: wait for its result, or cancel it. */
     public static final class Stream {
-        private final Decoding decoding;
+        private final Supplier<DecoderInput> prompt; // run on the loop thread, unless the decoding exists already
+        private final GenerationOptions options;
+        private final long startNanos;
         private final long deadlineNanos;
         private final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+        private Decoding decoding; // the loop's once prepared
         private volatile boolean cancelled;
 
-        private Stream(Decoding decoding, long deadlineNanos) {
-            this.decoding = decoding;
+        private Stream(Supplier<DecoderInput> prompt, GenerationOptions options, long startNanos, long deadlineNanos) {
+            this.prompt = prompt;
+            this.options = options;
+            this.startNanos = startNanos;
             this.deadlineNanos = deadlineNanos;
         }
 
@@ -63,21 +69,36 @@ public final class BatchedGenerator implements AutoCloseable {
             return result;
         }
 
-        /** Ends this request at the next step and frees its KV cache; the other requests are not affected. */
+        /**
+         * Ends this request at the next step and frees its KV cache (or before it is prepared, if it still waits); the
+         * other requests are not affected. Its result then completes with a {@link CancellationException}.
+         */
         public void cancel() {
             cancelled = true;
         }
 
-        private void finish() {
-            try {
-                result.complete(decoding.result());
-            } finally {
-                decoding.close();
+        /** Prepares the prompt and opens the KV cache, on the loop thread. */
+        private Decoding decoding(CausalDecoder decoder) {
+            if (decoding == null) {
+                decoding = new Decoding(decoder, prompt.get(), options, startNanos);
             }
+            return decoding;
+        }
+
+        private int generatedCount() {
+            return decoding == null ? 0 : decoding.generatedCount();
+        }
+
+        private void finish() {
+            GenerationResult r = decoding.result(); // a failure here fails the stream, which closes the decoding
+            decoding.close(); // before the caller hears of it: the caller may close the model next
+            result.complete(r);
         }
 
         private void fail(Throwable e) {
-            decoding.close();
+            if (decoding != null) {
+                decoding.close();
+            }
             result.completeExceptionally(e);
         }
     }
@@ -112,7 +133,7 @@ public final class BatchedGenerator implements AutoCloseable {
     }
 
     /**
-     * Starts a request: checks it and allocates its KV cache on the calling thread; the loop prefills it at the next
+     * Starts a request: checks its length on the calling thread; the loop opens its KV cache, prefills it at the next
      * step and runs it in the batch.
      *
      * @param prompt the decoder input
@@ -123,17 +144,28 @@ public final class BatchedGenerator implements AutoCloseable {
      * @throws QueueFullException if {@code maxQueue} requests already wait for a batch slot
      */
     public Stream submit(DecoderInput prompt, GenerationOptions options, long requestStartNanos) {
+        decoder.info().requireFits(prompt.length(), "decoder input", "");
+        return submit(() -> prompt, options, requestStartNanos);
+    }
+
+    /**
+     * Starts a request whose prompt is prepared on the loop thread, like all native work: this returns at once. A
+     * preparation that fails (a prompt too long, a model error) completes the result exceptionally.
+     *
+     * @param prompt prepares the decoder input (tokenization, encoding: whatever the request needs)
+     * @param options sampling, stopping and streaming options
+     * @param requestStartNanos {@link System#nanoTime()} at request start (TTFT counts from it)
+     * @return the request, queued
+     * @throws QueueFullException if {@code maxQueue} requests already wait for a batch slot
+     */
+    public Stream submit(Supplier<DecoderInput> prompt, GenerationOptions options, long requestStartNanos) {
         if (closed) {
             throw new RefragException("the batched generator is closed");
         }
-        if (joining.remainingCapacity() == 0) {
-            throw queueFull(); // before the KV cache is allocated
-        }
         long deadline = timeout.isZero() ? Long.MAX_VALUE : requestStartNanos + timeout.toNanos();
-        Stream stream = new Stream(new Decoding(decoder, prompt, options, requestStartNanos), deadline);
+        Stream stream = new Stream(prompt, options, requestStartNanos, deadline);
         if (!joining.offer(stream)) {
-            stream.decoding.close();
-            throw queueFull();
+            throw queueFull(); // nothing is allocated before a request is admitted
         }
         if (closed && joining.remove(stream)) { // closed meanwhile: the loop may not see it
             stream.fail(new RefragException("the batched generator is closed"));
@@ -173,7 +205,7 @@ public final class BatchedGenerator implements AutoCloseable {
         }
         if (now > s.deadlineNanos) {
             s.fail(new RequestTimeoutException("request timed out after " + timeout.toMillis() + " ms ("
-                    + s.decoding.generatedCount() + " tokens generated); its KV cache was freed"));
+                    + s.generatedCount() + " tokens generated); its KV cache was freed"));
             return true;
         }
         return false;
@@ -209,10 +241,11 @@ public final class BatchedGenerator implements AutoCloseable {
         active.forEach(s -> s.fail(new RefragException("the batched generator is closed")));
     }
 
-    /** Prefills a joining request and samples its first token; unless that ends it, it joins the batch. */
-    private static void prefill(Stream s, List<Stream> active) {
+    /** Prepares and prefills a joining request and samples its first token; unless that ends it, it joins the batch. */
+    private void prefill(Stream s, List<Stream> active) {
         try {
-            if (s.decoding.accept(s.decoding.prefill())) {
+            Decoding d = s.decoding(decoder);
+            if (d.accept(d.prefill())) {
                 s.finish();
             } else {
                 active.add(s);
