@@ -28,13 +28,22 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code peer}: our decoder and llama.cpp ({@code peer-bench}) on the same random LLaMA checkpoint, alternating run by
- * run, with the same threads; prints medians and the ratio ours / llama.cpp for prefill and decode.
+ * run, with the same threads; prints medians and the ratio ours / llama.cpp for prefill, decode, and a step over 8 rows
+ * (ours: one decode step of 8 requests, each at {@value #BATCH_DEPTH} cached positions; llama.cpp: an 8-token ubatch at
+ * that depth), in tokens per second.
  */
 @Command(name = "peer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Speed against llama.cpp on the same random LLaMA (hidden 1024, 8 layers, 16/4 heads, vocab "
-            + "32000, F32), run alternately: prefill positions/s and decode tokens/s, medians and ratios.",
+            + "32000, F32), run alternately: prefill positions/s, decode tokens/s and an 8-row step's tokens/s, "
+            + "medians and ratios.",
             "Both decode with the prompt in the cache: llama-bench runs from the peer tool's folder with -d (depth)."})
 final class Peer extends CliCommand {
+    /** Rows of the batched test: ours, one decode step over 8 requests; llama.cpp, an 8-token ubatch. */
+    static final int BATCH_ROWS = 8;
+    /** Positions already cached in the batched test. */
+    static final int BATCH_DEPTH = 32;
+    private static final String BATCH_TEST = "8 rows at " + BATCH_DEPTH;
+
     /** One test's medians side by side, with every run behind them. */
     record Comparison(double ours, double llamaCpp, double ratio, List<Double> oursRuns, List<Double> llamaCppRuns) {
     }
@@ -108,6 +117,24 @@ final class Peer extends CliCommand {
                 out.computeIfAbsent("decode " + p, k -> new ArrayList<>()).add(gen / ((t2 - t1) / 1e9));
             }
         }
+        List<DecoderSession> rows = new ArrayList<>();
+        try {
+            for (int b = 0; b < BATCH_ROWS; b++) {
+                DecoderSession s = decoder.newSession(BATCH_DEPTH + gen);
+                rows.add(s);
+                s.prefill(DecoderInput.ofTokens(r.ints(BATCH_DEPTH, 3, 32000).toArray()));
+            }
+            int[] tokens = new int[BATCH_ROWS];
+            long t0 = System.nanoTime();
+            for (int i = 0; i < gen; i++) {
+                java.util.Arrays.fill(tokens, 3 + i);
+                decoder.decodeBatch(rows, tokens);
+            }
+            out.computeIfAbsent(BATCH_TEST, k -> new ArrayList<>())
+                    .add((double) BATCH_ROWS * gen / ((System.nanoTime() - t0) / 1e9));
+        } finally {
+            rows.forEach(DecoderSession::close);
+        }
     }
 
     /**
@@ -130,7 +157,8 @@ final class Peer extends CliCommand {
     private void measurePeer(Path gguf, Map<String, List<Double>> out) {
         String depths = String.join(",", prompts.stream().map(String::valueOf).toList());
         for (String[] test : List.of(new String[] {"-p", depths, "-n", "0"},
-                new String[] {"-p", "0", "-n", Integer.toString(gen), "-d", depths})) {
+                new String[] {"-p", "0", "-n", Integer.toString(gen), "-d", depths},
+                new String[] {"-p", Integer.toString(BATCH_ROWS), "-n", "0", "-d", Integer.toString(BATCH_DEPTH)})) {
             List<String> command = new ArrayList<>(List.of(peerBench.resolveSibling("bin").resolve("llama-bench")
                     .toString(), "-m", gguf.toString(), "-t", Integer.toString(threads), "-r", "1", "-ctk", "f32",
                     "-ctv", "f32", "-o", "json"));
@@ -142,7 +170,9 @@ final class Peer extends CliCommand {
                 var t = e.getAsJsonObject();
                 int nPrompt = t.get("n_prompt").getAsInt();
                 double rate = t.get("avg_ts").getAsDouble();
-                String key = nPrompt > 0 ? "prefill " + nPrompt : "decode " + t.get("n_depth").getAsInt();
+                int depth = t.has("n_depth") ? t.get("n_depth").getAsInt() : 0;
+                String key = nPrompt > 0 && depth > 0 ? BATCH_TEST : nPrompt > 0 ? "prefill " + nPrompt
+                        : "decode " + depth;
                 out.computeIfAbsent(key, k -> new ArrayList<>()).add(rate);
             }
         }
