@@ -66,11 +66,33 @@ public final class PackedLinear {
     }
 
     /**
-     * @return whether autograd records this thread's operations (inside a gradient collector): then products must
-     *     take the plain path, which autograd can differentiate
+     * @return whether autograd records this thread's operations: then products must take the plain path, which autograd
+     *     can differentiate. PyTorch's grad mode is per thread and on by default; inference calls switch it off for
+     *     their duration ({@link #inference})
      */
     public static boolean recordingGradients() {
         return JniUtils.isGradMode();
+    }
+
+    /**
+     * Runs inference with this thread's grad mode off, as {@code torch.inference_mode} does, and restores it.
+     *
+     * @param work the inference
+     * @param <T> its result
+     * @return its result
+     */
+    public static <T> T inference(java.util.function.Supplier<T> work) {
+        boolean recording = JniUtils.isGradMode();
+        if (recording) {
+            JniUtils.setGradMode(false);
+        }
+        try {
+            return work.get();
+        } finally {
+            if (recording) {
+                JniUtils.setGradMode(true);
+            }
+        }
     }
 
     /**

@@ -42,11 +42,19 @@ class PackedLinearTest {
     }
 
     @Test
-    void autogradRecordingIsSeen() {
-        assertEquals(false, PackedLinear.recordingGradients());
+    void inferenceSwitchesThisThreadsGradModeOffAndRestoresIt() throws Exception {
+        assertEquals(false, PackedLinear.recordingGradients(), "the engine's own thread starts with it off");
         try (var collector = ai.djl.engine.Engine.getEngine("PyTorch").newGradientCollector()) {
             assertEquals(true, PackedLinear.recordingGradients());
+            assertEquals(false, PackedLinear.inference(PackedLinear::recordingGradients));
+            assertEquals(true, PackedLinear.recordingGradients(), "restored");
         }
-        assertEquals(false, PackedLinear.recordingGradients());
+        java.util.concurrent.atomic.AtomicReference<boolean[]> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(() -> seen.set(new boolean[] {PackedLinear.recordingGradients(),
+            PackedLinear.inference(PackedLinear::recordingGradients), PackedLinear.recordingGradients()}));
+        t.start();
+        t.join();
+        assertArrayEquals(new boolean[] {true, false, true}, seen.get(), "a new thread's grad mode is on, but not "
+                + "inside inference");
     }
 }

@@ -10,10 +10,11 @@ import java.util.List;
 
 /**
  * A decode step over every layer in one native call: the layers' norms, oneDNN-packed projections, RoPE, each row's
- * cache write and attention over its own cache, the SwiGLU MLP and the residuals, written in TorchScript and run by
- * libtorch's interpreter. The step the plain path runs as about 500 DJL operations (per row, for the attention), each
- * a JNI call with its Java wrapper, becomes one. The same arithmetic as the plain path, in the same order; used for
- * CPU serving models whose projections are packed ({@link Projection}), outside autograd.
+ * cache write and attention over its own cache (PyTorch's fused {@code scaled_dot_product_attention}, a query head group
+ * per KV head as its rows), the SwiGLU MLP and the residuals, written in TorchScript and run by libtorch's
+ * interpreter. The step the plain path runs as about 500 DJL operations (per row, for the attention), each
+ * a JNI call with its Java wrapper, becomes one. The same arithmetic as the plain path (attention's softmax computed
+ * blockwise); used for CPU serving models whose projections are packed ({@link Projection}), outside autograd.
  */
 final class FusedDecodeStep {
     /** Weights per layer in the list the method reads: norm, qkv, o, norm, gate|up, down (a projection: weight, bias). */
@@ -52,10 +53,11 @@ final class FusedDecodeStep {
             "        vc = values[l * rows + b]",
             "        torch.narrow(kc, 1, p, 1).copy_(torch.narrow(k, 1, b, 1))",
             "        torch.narrow(vc, 1, p, 1).copy_(torch.narrow(v, 1, b, 1))",
-            "        qb = (torch.narrow(q, 1, b, 1) * scaling).reshape([kv_heads, groups, head_dim])",
-            "        scores = torch.matmul(qb, torch.narrow(kc, 1, 0, p + 1).transpose(1, 2))",
-            "        probs = torch.softmax(scores, -1)",
-            "        outs.append(torch.matmul(probs, torch.narrow(vc, 1, 0, p + 1)).reshape([heads, 1, head_dim]))",
+            "        qb = torch.narrow(q, 1, b, 1).reshape([1, kv_heads, groups, head_dim])",
+            "        kb = torch.narrow(kc, 1, 0, p + 1).unsqueeze(0)",
+            "        vb = torch.narrow(vc, 1, 0, p + 1).unsqueeze(0)",
+            "        o = torch.scaled_dot_product_attention(qb, kb, vb, None, 0.0, False, scale=scaling)",
+            "        outs.append(o.reshape([heads, 1, head_dim]))",
             "      attn = torch.cat(outs, 1).transpose(0, 1).reshape([rows, heads * head_dim])",
             "      h = h + self.proj(attn, w[base + 3], w[base + 4], hidden)",
             "      x = self.rms(h, w[base + 5], eps)",

@@ -16,6 +16,7 @@ import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.tensor.Devices;
+import io.refrag.core.tensor.PackedLinear;
 import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.TextTokenizer;
@@ -228,17 +229,19 @@ public final class LlamaDecoder implements TrainableDecoder {
             caches[b] = s.cache;
             pasts[b] = s.position;
         }
-        try (NDManager step = manager.newSubManager()) {
-            NDArray hidden = model.forwardBatch(embed(step, DecoderInput.ofTokens(tokens)), caches, pasts);
-            float[] logits = model.logits(hidden).toType(DataType.FLOAT32, false).toFloatArray(); // [batch * vocab]
-            float[][] rows = new float[batch][];
-            int vocab = info.vocabSize();
-            for (int b = 0; b < batch; b++) {
-                rows[b] = Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
-                own[b].position++;
+        float[] logits = PackedLinear.inference(() -> {
+            try (NDManager step = manager.newSubManager()) {
+                NDArray hidden = model.forwardBatch(embed(step, DecoderInput.ofTokens(tokens)), caches, pasts);
+                return model.logits(hidden).toType(DataType.FLOAT32, false).toFloatArray(); // [batch * vocab]
             }
-            return rows;
+        });
+        float[][] rows = new float[batch][];
+        int vocab = info.vocabSize();
+        for (int b = 0; b < batch; b++) {
+            rows[b] = Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
+            own[b].position++;
         }
+        return rows;
     }
 
     @Override
@@ -326,13 +329,15 @@ public final class LlamaDecoder implements TrainableDecoder {
                 throw new IllegalStateException("session is closed");
             }
             DecoderInfo.requireFits(position + input.length(), cache.capacity(), "session (KV cache capacity)", "");
-            try (NDManager step = request.newSubManager()) {
-                NDArray hidden = model.forward(embed(step, input), cache, position); // [seq, hidden]
-                NDArray last = hidden.get(new NDIndex("-1:")); // [1, hidden]
-                float[] logits = model.logits(last).toType(DataType.FLOAT32, false).toFloatArray();
-                position += input.length();
-                return logits;
-            }
+            return PackedLinear.inference(() -> { // whatever thread serves: no autograd bookkeeping
+                try (NDManager step = request.newSubManager()) {
+                    NDArray hidden = model.forward(embed(step, input), cache, position); // [seq, hidden]
+                    NDArray last = hidden.get(new NDIndex("-1:")); // [1, hidden]
+                    float[] logits = model.logits(last).toType(DataType.FLOAT32, false).toFloatArray();
+                    position += input.length();
+                    return logits;
+                }
+            });
         }
 
         @Override

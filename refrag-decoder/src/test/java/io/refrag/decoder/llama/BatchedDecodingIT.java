@@ -117,6 +117,58 @@ class BatchedDecodingIT {
     }
 
     @Test
+    void everyRowCountFromOneToSixteenMatchesSequentialRunsWithStopSequencesAndACancellation() throws Exception {
+        for (int rows = 1; rows <= 16; rows++) {
+            List<GenerationOptions> options = new ArrayList<>();
+            List<GenerationResult> expected = new ArrayList<>();
+            for (int i = 0; i < rows; i++) {
+                GenerationOptions.Builder o = GenerationOptions.builder().optMaxNewTokens(6 + 5 * ((i + rows) % 7));
+                if (i % 3 == 1) {
+                    o.optStopSequences(List.of(" the", "."));
+                }
+                options.add(o.build());
+                expected.add(Generator.generate(decoder, prompt(i + rows), options.get(i), System.nanoTime()));
+            }
+            int victim = rows >= 3 ? rows / 2 : -1; // cancelled after its third token, mid-stream
+            try (BatchedGenerator batcher = new BatchedGenerator(decoder, rows)) {
+                List<BatchedGenerator.Stream> streams = new ArrayList<>();
+                java.util.concurrent.atomic.AtomicReference<BatchedGenerator.Stream> cancel =
+                        new java.util.concurrent.atomic.AtomicReference<>();
+                AtomicInteger victimTokens = new AtomicInteger();
+                for (int i = 0; i < rows; i++) {
+                    GenerationOptions o = i != victim ? options.get(i) : GenerationOptions.builder()
+                            .optMaxNewTokens(200).optStopTokenIds().optListener((id, text) -> {
+                                if (victimTokens.incrementAndGet() >= 3 && cancel.get() != null) {
+                                    cancel.get().cancel();
+                                }
+                            }).build();
+                    BatchedGenerator.Stream stream = batcher.submit(prompt(i + rows), o, System.nanoTime());
+                    if (i == victim) {
+                        cancel.set(stream);
+                    }
+                    streams.add(stream);
+                }
+                for (int i = 0; i < rows; i++) {
+                    if (i == victim) {
+                        int r = i;
+                        assertThrows(CancellationException.class, () -> streams.get(r).result().join());
+                        continue;
+                    }
+                    GenerationResult got = streams.get(i).result().get(60, TimeUnit.SECONDS);
+                    String what = rows + " rows, request " + i;
+                    assertArrayEquals(expected.get(i).tokenIds(), got.tokenIds(), what);
+                    assertEquals(expected.get(i).finishReason(), got.finishReason(), what);
+                    assertEquals(expected.get(i).text(), got.text(), what);
+                }
+                if (victim >= 0) {
+                    assertTrue(victimTokens.get() < 200, "the cancelled request left early");
+                }
+            }
+            assertEquals(0, decoder.openSessionCount(), rows + " rows");
+        }
+    }
+
+    @Test
     void twoHundredBatchedRequestsFromManyThreadsLeaveNoArrayOrSessionBehind() throws Exception {
         int live = decoder.liveArrayCount();
         try (BatchedGenerator batcher = new BatchedGenerator(decoder, 8)) {

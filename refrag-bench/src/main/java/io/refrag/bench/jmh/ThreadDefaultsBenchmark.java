@@ -1,0 +1,111 @@
+package io.refrag.bench.jmh;
+
+import io.refrag.core.model.DecoderInput;
+import io.refrag.core.model.DecoderSession;
+import io.refrag.core.model.ModelOptions;
+import io.refrag.core.testing.SharedModels;
+import io.refrag.decoder.llama.LlamaDecoder;
+import io.refrag.decoder.llama.RandomLlamaCheckpoint;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The library's thread default against explicit thread counts, as a plain program uses it: {@code threads = 0} keeps
+ * {@link ModelOptions#defaults()} (the library chooses from the decoder's size), 1 and 2 set
+ * {@link ModelOptions#withThreads}. TTFT is a {@value #PROMPT}-token prefill, TTIT one decode step, on stories260K
+ * (hidden 64) and the random hidden-1024 model of {@link DecoderBenchmark}. With {@code load = true} a second,
+ * CPU-bound process runs beside the benchmark (one busy shell loop) for the whole trial. The default is acceptable when
+ * it is within 1.2x of the best explicit setting in every cell.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class ThreadDefaultsBenchmark extends BenchmarkBase {
+    static final int PROMPT = 64;
+
+    @Param({"stories260K", "hidden1024"})
+    public String model;
+
+    @Param({"0", "1", "2"})
+    public int threads;
+
+    @Param({"false", "true"})
+    public boolean load;
+
+    private Process busy;
+    private LlamaDecoder decoder;
+    private int[] prompt;
+    private DecoderSession session;
+    private int step;
+
+    @Setup(Level.Trial)
+    public void load() throws IOException {
+        if (load) {
+            busy = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
+        }
+        Path folder = model.equals("stories260K") ? SharedModels.stories()
+                : RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4).maxPositions(4096)
+                        .write(workDir().resolve("llama"));
+        ModelOptions options = threads == 0 ? ModelOptions.defaults() : ModelOptions.defaults().withThreads(threads);
+        decoder = LlamaDecoder.load(folder, options);
+        int vocab = decoder.info().vocabSize();
+        prompt = new SplittableRandom(1).ints(PROMPT, 3, vocab).toArray();
+    }
+
+    /** A session holding the prompt, with room for this iteration's decode steps. */
+    @Setup(Level.Iteration)
+    public void prefillSession() {
+        session = decoder.newSession(Math.min(decoder.info().maxPositions(), PROMPT + 4096));
+        session.prefill(DecoderInput.ofTokens(prompt));
+        step = 0;
+    }
+
+    @TearDown(Level.Iteration)
+    public void closeSession() {
+        session.close();
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        decoder.close();
+        deleteWorkDir();
+        if (busy != null) {
+            busy.destroyForcibly();
+            try {
+                busy.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new UncheckedIOException(new IOException("interrupted", e));
+            }
+        }
+    }
+
+    /** @return logits of the last prompt position (TTFT of a {@value #PROMPT}-token prompt) */
+    @Benchmark
+    public float[] ttft() {
+        try (DecoderSession s = decoder.newSession(PROMPT)) {
+            return s.prefill(DecoderInput.ofTokens(prompt));
+        }
+    }
+
+    /** @return logits after one more token (TTIT) */
+    @Benchmark
+    public float[] ttit() {
+        if (session.position() == session.capacity()) {
+            closeSession();
+            prefillSession();
+        }
+        return session.decode(3 + (step++ % 200));
+    }
+}
