@@ -1,8 +1,8 @@
 package io.refrag.core;
 
 /**
- * What REFRAG did for one request, in the field names every front end reports ({@link
- * io.refrag.core.report.ResultJson}): its timings and how much it compressed the context.
+ * What REFRAG did for one request, in the field names every front end reports (through {@code ResultJson}): its
+ * timings and how much it compressed the context.
  *
  * @param ttftMillis request start to the first token (chunking, encoding, policy and prefill included)
  * @param ttitMillis mean time between later tokens

@@ -1,7 +1,5 @@
 package io.refrag.bench.jmh;
 
-import io.refrag.core.model.DecoderInput;
-import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.decoder.llama.LlamaDecoder;
 import io.refrag.decoder.llama.RandomLlamaCheckpoint;
@@ -29,31 +27,24 @@ public class DecoderBenchmark extends BenchmarkBase {
 
     private LlamaDecoder decoder;
     private int[] prompt;
-    private DecoderSession session;
-    private int step;
+    private DecodeLoop loop;
 
     @Setup(Level.Trial)
     public void load() {
         decoder = LlamaDecoder.load(RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
                 .maxPositions(8192 + 4096).write(workDir().resolve("llama")), ModelOptions.defaults());
-        prompt = new int[promptLength];
-        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
-        for (int i = 0; i < promptLength; i++) {
-            prompt[i] = r.nextInt(3, 32000);
-        }
+        prompt = new java.util.SplittableRandom(1).ints(promptLength, 3, 32000).toArray();
     }
 
     /** A session already holding the prompt, with room for this iteration's decode steps. */
     @Setup(Level.Iteration)
     public void prefillSession() {
-        session = decoder.newSession(promptLength + 4096);
-        session.prefill(DecoderInput.ofTokens(prompt));
-        step = 0;
+        loop = new DecodeLoop(decoder, prompt, 4096);
     }
 
     @TearDown(Level.Iteration)
     public void closeSession() {
-        session.close();
+        loop.close();
     }
 
     @TearDown(Level.Trial)
@@ -65,18 +56,12 @@ public class DecoderBenchmark extends BenchmarkBase {
     /** @return logits of the last prompt position */
     @Benchmark
     public float[] prefill() {
-        try (DecoderSession s = decoder.newSession(promptLength)) {
-            return s.prefill(DecoderInput.ofTokens(prompt));
-        }
+        return loop.prefill();
     }
 
     /** @return logits after one more token (the cache grows by one position per call) */
     @Benchmark
     public float[] decodeStep() {
-        if (session.position() == session.capacity()) {
-            closeSession();
-            prefillSession();
-        }
-        return session.decode(3 + (step++ % 1000));
+        return loop.decode();
     }
 }

@@ -1,9 +1,6 @@
 package io.refrag.bench.jmh;
 
-import io.refrag.core.model.DecoderInput;
-import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
-import io.refrag.core.testing.SharedModels;
 import io.refrag.decoder.llama.LlamaDecoder;
 import io.refrag.decoder.llama.RandomLlamaCheckpoint;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -25,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * The library's thread default against explicit thread counts, as a plain program uses it: {@code threads = 0} keeps
  * {@link ModelOptions#defaults()} (the library chooses from the decoder's size), 1 and 2 set
  * {@link ModelOptions#withThreads}. TTFT is a {@value #PROMPT}-token prefill, TTIT one decode step, on stories260K
- * (hidden 64) and the random hidden-1024 model of {@link DecoderBenchmark}. With {@code load = true} a second,
+ * (hidden 64, from {@code ../shared/models}, or {@code -Drefrag.shared.dir}) and the random hidden-1024 model of
+ * {@link DecoderBenchmark}. With {@code load = true} a second,
  * CPU-bound process runs beside the benchmark (one busy shell loop) for the whole trial. The default is acceptable when
  * it is within 1.2x of the best explicit setting in every cell.
  */
@@ -46,15 +44,15 @@ public class ThreadDefaultsBenchmark extends BenchmarkBase {
     private Process busy;
     private LlamaDecoder decoder;
     private int[] prompt;
-    private DecoderSession session;
-    private int step;
+    private DecodeLoop loop;
 
     @Setup(Level.Trial)
     public void load() throws IOException {
         if (load) {
             busy = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
         }
-        Path folder = model.equals("stories260K") ? SharedModels.stories()
+        Path folder = model.equals("stories260K")
+                ? Path.of(System.getProperty("refrag.shared.dir", "../shared"), "models", "stories260K")
                 : RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4).maxPositions(4096)
                         .write(workDir().resolve("llama"));
         ModelOptions options = threads == 0 ? ModelOptions.defaults() : ModelOptions.defaults().withThreads(threads);
@@ -66,14 +64,12 @@ public class ThreadDefaultsBenchmark extends BenchmarkBase {
     /** A session holding the prompt, with room for this iteration's decode steps. */
     @Setup(Level.Iteration)
     public void prefillSession() {
-        session = decoder.newSession(Math.min(decoder.info().maxPositions(), PROMPT + 4096));
-        session.prefill(DecoderInput.ofTokens(prompt));
-        step = 0;
+        loop = new DecodeLoop(decoder, prompt, 4096);
     }
 
     @TearDown(Level.Iteration)
     public void closeSession() {
-        session.close();
+        loop.close();
     }
 
     @TearDown(Level.Trial)
@@ -94,18 +90,12 @@ public class ThreadDefaultsBenchmark extends BenchmarkBase {
     /** @return logits of the last prompt position (TTFT of a {@value #PROMPT}-token prompt) */
     @Benchmark
     public float[] ttft() {
-        try (DecoderSession s = decoder.newSession(PROMPT)) {
-            return s.prefill(DecoderInput.ofTokens(prompt));
-        }
+        return loop.prefill();
     }
 
     /** @return logits after one more token (TTIT) */
     @Benchmark
     public float[] ttit() {
-        if (session.position() == session.capacity()) {
-            closeSession();
-            prefillSession();
-        }
-        return session.decode(3 + (step++ % 200));
+        return loop.decode();
     }
 }
