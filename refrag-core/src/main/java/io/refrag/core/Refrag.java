@@ -22,14 +22,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
  * The REFRAG pipeline: chunk the context, encode and project chunks (through the cache), let a policy pick chunks to
  * expand, assemble the mixed decoder input (text tokens, one embedding per compressed chunk, the tokens of each
- * expanded chunk, in document order) and generate. Thread-safe: one pipeline serves concurrent requests.
+ * expanded chunk, in document order) and generate. Thread-safe: one pipeline serves concurrent requests, all of them
+ * on its scheduler thread, which batches their decode steps ({@link #generateAsync}).
  *
  * <p>The pipeline owns its parts: {@link #close()} closes the decoder, encoder, projector, policies and cache.
  */
