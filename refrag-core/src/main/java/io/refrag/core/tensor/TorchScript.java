@@ -34,7 +34,7 @@ public final class TorchScript {
     private static final byte[] DATA_PKL = HexFormat.of().parseHex("8002635f5f746f7263685f5f0a4d0a710029817d2858"
             + "08000000747261696e696e6771018858160000005f69735f66756c6c5f6261636b776172645f686f6f6b71024e756271032e");
 
-    private final PtNDManager manager;
+    private final PtNDManager manager; // owns the module; open for the life of the process
     private final PtSymbolBlock module;
 
     private TorchScript(PtNDManager manager, PtSymbolBlock module) {
@@ -134,10 +134,5 @@ public final class TorchScript {
         zip.putNextEntry(e);
         zip.write(data);
         zip.closeEntry();
-    }
-
-    /** @return the manager of the module (kept open for the life of the process) */
-    PtNDManager manager() {
-        return manager;
     }
 }
