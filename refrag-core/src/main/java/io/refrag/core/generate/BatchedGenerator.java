@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 
 /**
  * Continuous batching: concurrent requests share each decode step. One loop thread does all the native work: it
- * prefills each request that joins, between two steps, then runs {@link CausalDecoder#decodeBatch} over every active
+ * prefills the requests that join between two steps (together, in one forward pass per group of short prompts:
+ * {@link CausalDecoder#prefillBatch}), then runs {@link CausalDecoder#decodeBatch} over every active
  * request, so the weights are read once per step for all of them (decode is bound by memory bandwidth), and no two
  * threads compete for the cores PyTorch's intra-op pool already uses. Each
  * request keeps its own KV cache and position, sampler, stop conditions and streaming listener, and leaves the batch
@@ -38,6 +39,8 @@ public final class BatchedGenerator implements AutoCloseable {
     private static final long IDLE_POLL_MILLIS = 50;
     /** The default bound on requests waiting for a batch slot. */
     public static final int DEFAULT_MAX_QUEUE = 256;
+    /** Most prompt positions prefilled in one forward pass when several requests join at once. */
+    static final int PREFILL_POSITIONS = 1024;
 
     private final CausalDecoder decoder;
     private final int maxBatch;
@@ -214,13 +217,14 @@ public final class BatchedGenerator implements AutoCloseable {
     private void run() {
         List<Stream> active = new ArrayList<>();
         while (!closed || !active.isEmpty() || !joining.isEmpty()) {
+            List<Stream> fresh = new ArrayList<>();
             if (active.isEmpty()) {
                 try {
                     Stream first = joining.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
                     if (first == null || endedEarly(first, System.nanoTime())) {
                         continue;
                     }
-                    prefill(first, active);
+                    fresh.add(first); // those that came with it join it below
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
@@ -228,11 +232,8 @@ public final class BatchedGenerator implements AutoCloseable {
             }
             long now = System.nanoTime();
             joining.removeIf(s -> endedEarly(s, now));
-            List<Stream> fresh = new ArrayList<>();
-            joining.drainTo(fresh, maxBatch - active.size());
-            for (Stream s : fresh) {
-                prefill(s, active);
-            }
+            joining.drainTo(fresh, maxBatch - active.size() - fresh.size());
+            prefillTogether(fresh, active);
             active.removeIf(s -> endedEarly(s, now));
             if (!active.isEmpty()) {
                 step(active);
@@ -245,13 +246,78 @@ public final class BatchedGenerator implements AutoCloseable {
     private void prefill(Stream s, List<Stream> active) {
         try {
             Decoding d = s.decoding(decoder);
-            if (d.accept(d.prefill())) {
-                s.finish();
-            } else {
-                active.add(s);
-            }
+            accepted(s, d.prefill(), active);
         } catch (RuntimeException e) {
             s.fail(e);
+        }
+    }
+
+    /**
+     * Prepares the joining requests, then prefills them in groups of at most {@value #PREFILL_POSITIONS} positions
+     * (a longer prompt alone), one forward pass per group. If a group's pass fails, its requests are prefilled one by
+     * one, so that only the request at fault fails.
+     */
+    private void prefillTogether(List<Stream> fresh, List<Stream> active) {
+        List<Stream> group = new ArrayList<>();
+        int positions = 0;
+        for (Stream s : fresh) {
+            Decoding d;
+            try {
+                d = s.decoding(decoder);
+            } catch (RuntimeException e) {
+                s.fail(e);
+                continue;
+            }
+            if (!group.isEmpty() && positions + d.prompt().length() > PREFILL_POSITIONS) {
+                prefillGroup(group, active);
+                group.clear();
+                positions = 0;
+            }
+            group.add(s);
+            positions += d.prompt().length();
+        }
+        if (!group.isEmpty()) {
+            prefillGroup(group, active);
+        }
+    }
+
+    private void prefillGroup(List<Stream> group, List<Stream> active) {
+        if (group.size() == 1) {
+            prefill(group.get(0), active);
+            return;
+        }
+        List<DecoderSession> sessions = new ArrayList<>(group.size());
+        List<DecoderInput> prompts = new ArrayList<>(group.size());
+        for (Stream s : group) {
+            sessions.add(s.decoding.session());
+            prompts.add(s.decoding.prompt());
+        }
+        float[][] logits;
+        long start = System.nanoTime();
+        try {
+            logits = decoder.prefillBatch(sessions, prompts);
+        } catch (RuntimeException e) {
+            group.forEach(s -> prefill(s, active)); // the sessions' positions did not move: each starts afresh
+            return;
+        }
+        long end = System.nanoTime();
+        for (int i = 0; i < logits.length; i++) {
+            Stream s = group.get(i);
+            try {
+                s.decoding.prefilled(start, end);
+                accepted(s, logits[i], active);
+            } catch (RuntimeException e) {
+                s.fail(e);
+            }
+        }
+    }
+
+    /** Samples a prefilled request's first token; unless that ends it, it joins the batch. */
+    private static void accepted(Stream s, float[] logits, List<Stream> active) {
+        if (s.decoding.accept(logits)) {
+            s.finish();
+        } else {
+            active.add(s);
         }
     }
 

@@ -56,10 +56,26 @@ final class Decoding implements AutoCloseable {
 
     /** @return the logits after the prompt ({@link #accept} checks that they are finite) */
     float[] prefill() {
-        prefillStart = System.nanoTime();
+        long start = System.nanoTime();
         float[] logits = session.prefill(prompt);
-        prefillEnd = System.nanoTime();
+        prefilled(start, System.nanoTime());
         return logits;
+    }
+
+    /** @return the decoder input the session is prefilled with */
+    DecoderInput prompt() {
+        return prompt;
+    }
+
+    /**
+     * Records the prefill's time span, when the prompt was prefilled together with other requests'.
+     *
+     * @param startNanos {@link System#nanoTime()} before the prefill
+     * @param endNanos {@link System#nanoTime()} after it
+     */
+    void prefilled(long startNanos, long endNanos) {
+        prefillStart = startNanos;
+        prefillEnd = endNanos;
     }
 
     /** @return the session, to feed {@link #lastToken()} back */

@@ -1,5 +1,6 @@
 package io.refrag.core.model;
 
+import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import io.refrag.core.tokenizer.TextTokenizer;
 
@@ -51,6 +52,27 @@ public interface CausalDecoder extends AutoCloseable {
         float[][] logits = new float[sessions.size()][];
         for (int i = 0; i < logits.length; i++) {
             logits[i] = sessions.get(i).decode(tokens[i]);
+        }
+        return logits;
+    }
+
+    /**
+     * Prefills several sessions with their inputs in one forward pass: the projections run once over all their
+     * positions (fewer, larger products), attention runs per session over its own cache. This default prefills them
+     * one after another.
+     *
+     * @param sessions open sessions of this decoder, each at most once
+     * @param inputs one input per session, each fitting its session's cache
+     * @return each session's logits after its input ({@code [vocab]} per session)
+     */
+    default float[][] prefillBatch(List<DecoderSession> sessions, List<DecoderInput> inputs) {
+        if (sessions.size() != inputs.size()) {
+            throw new InvalidRequestException("prefillBatch needs one input per session, got "
+                    + inputs.size() + " inputs for " + sessions.size() + " sessions");
+        }
+        float[][] logits = new float[sessions.size()][];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = sessions.get(i).prefill(inputs.get(i));
         }
         return logits;
     }

@@ -72,6 +72,46 @@ class BatchedGeneratorTest {
         assertEquals(0, decoder.openSessions.get(), "every KV cache was freed");
     }
 
+    @Test
+    void requestsThatJoinTogetherArePrefilledInOnePassAndABadOneFailsAlone() throws Exception {
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try (BatchedGenerator g = new BatchedGenerator(decoder, 4, 16, Duration.ZERO)) {
+            BatchedGenerator.Stream first = g.submit(prompt(), tokens(2, (id, text) -> {
+                holding.countDown();
+                await(release); // holds the loop: the next three join at once
+            }), System.nanoTime());
+            assertTrue(holding.await(10, TimeUnit.SECONDS));
+            BatchedGenerator.Stream a = g.submit(prompt(), tokens(3, null), System.nanoTime());
+            BatchedGenerator.Stream b = g.submit(prompt(), tokens(3, null), System.nanoTime());
+            release.countDown();
+            assertEquals(3, a.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(3, b.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(2, first.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(java.util.List.of(2), decoder.prefillGroups, "the first alone, then a and b in one pass");
+
+            CountDownLatch holding2 = new CountDownLatch(1);
+            CountDownLatch release2 = new CountDownLatch(1);
+            BatchedGenerator.Stream hold = g.submit(prompt(), tokens(2, (id, text) -> {
+                holding2.countDown();
+                await(release2);
+            }), System.nanoTime());
+            assertTrue(holding2.await(10, TimeUnit.SECONDS));
+            BatchedGenerator.Stream good = g.submit(prompt(), tokens(3, null), System.nanoTime());
+            BatchedGenerator.Stream bad = g.submit(DecoderInput.ofTokens(FakeDecoder.FAILING_TOKEN, 2),
+                    tokens(3, null), System.nanoTime());
+            BatchedGenerator.Stream good2 = g.submit(prompt(), tokens(3, null), System.nanoTime());
+            release2.countDown();
+            var e = assertThrows(CompletionException.class, () -> bad.result().join());
+            assertTrue(e.getCause().getMessage().contains("token 99 fails"), e.getCause().getMessage());
+            assertEquals(3, good.result().get(10, TimeUnit.SECONDS).generatedTokens(), "the group's others go on");
+            assertEquals(3, good2.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(2, hold.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(java.util.List.of(2, 3), decoder.prefillGroups);
+        }
+        assertEquals(0, decoder.openSessions.get());
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             latch.await(10, TimeUnit.SECONDS);

@@ -24,6 +24,10 @@ public final class FakeDecoder implements CausalDecoder {
     public final List<int[]> scored = Collections.synchronizedList(new ArrayList<>());
     /** Runs inside every prefill, before it returns (tests hold a request in flight with it). */
     public volatile Runnable onPrefill = () -> { };
+    /** Sizes of the groups passed to {@link #prefillBatch}, in order. */
+    public final List<Integer> prefillGroups = Collections.synchronizedList(new ArrayList<>());
+    /** A prompt starting with this token fails its prefill (a shared one, and its own). */
+    public static final int FAILING_TOKEN = 99;
     /** Whether {@link #close()} ran. */
     public volatile boolean closed;
     /** Sessions opened and not yet closed (their KV caches). */
@@ -61,6 +65,19 @@ public final class FakeDecoder implements CausalDecoder {
     }
 
     @Override
+    public float[][] prefillBatch(List<DecoderSession> sessions, List<DecoderInput> inputs) {
+        prefillGroups.add(inputs.size());
+        inputs.forEach(FakeDecoder::failsOn); // before any session moves, as a real pass fails
+        return CausalDecoder.super.prefillBatch(sessions, inputs);
+    }
+
+    private static void failsOn(DecoderInput input) {
+        if (input.segments().get(0) instanceof DecoderInput.Tokens t && t.ids()[0] == FAILING_TOKEN) {
+            throw new io.refrag.core.exception.InvalidRequestException("fake: token " + FAILING_TOKEN + " fails");
+        }
+    }
+
+    @Override
     public DecoderSession newSession(int capacity) {
         openSessions.incrementAndGet();
         return new DecoderSession() {
@@ -70,6 +87,7 @@ public final class FakeDecoder implements CausalDecoder {
             @Override
             public float[] prefill(DecoderInput input) {
                 DecoderInfo.requireFits(position + input.length(), capacity, "fake session", "");
+                failsOn(input);
                 prefilled.add(input);
                 onPrefill.run();
                 position += input.length();

@@ -21,13 +21,14 @@ final class FusedDecodeStep {
     private static final int PER_LAYER = 10;
 
     private static final String METHODS = String.join("\n",
-            "  def rms(self: __torch__.M, h: Tensor, w: Tensor, eps: float) -> Tensor:",
-            "    return h / torch.sqrt(torch.mean(h * h, [-1], True) + eps) * w",
             "  def proj(self: __torch__.M, x: Tensor, w: Tensor, b: Tensor, out: int) -> Tensor:",
             "    s = annotate(List[Optional[number]], [])",
-            "    return torch.narrow(ops.mkldnn._linear_pointwise(x, w, b, \"none\", s, \"\"), 1, 0, out)",
+            "    y = ops.mkldnn._linear_pointwise(x, w, b, \"none\", s, \"\")",
+            "    if y.size(1) != out:",
+            "      y = torch.narrow(y, 1, 0, out)",
+            "    return y",
             "  def decode(self: __torch__.M, h0: Tensor, w: List[Tensor], keys: List[Tensor], values: List[Tensor],"
-                + " pasts: List[int], rot: Tensor, dims: List[int], eps: float, scaling: float) -> Tensor:",
+                + " pasts: List[int], cos: Tensor, sin: Tensor, dims: List[int], eps: float, scaling: float) -> Tensor:",
             "    heads = dims[0]",
             "    kv_heads = dims[1]",
             "    head_dim = dims[2]",
@@ -36,36 +37,37 @@ final class FusedDecodeStep {
             "    hidden = dims[5]",
             "    groups = heads // kv_heads",
             "    rows = len(pasts)",
+            "    half = head_dim // 2",
+            "    cos = cos.unsqueeze(1)",
+            "    sin = sin.unsqueeze(1)",
             "    h = h0",
             "    for l in range(layers):",
             "      base = l * " + PER_LAYER,
-            "      x = self.rms(h, w[base], eps)",
+            "      x = torch.rms_norm(h, [hidden], w[base], eps)",
             "      qkv = self.proj(x, w[base + 1], w[base + 2], (heads + 2 * kv_heads) * head_dim)",
-            "      qkv = qkv.reshape([rows, heads + 2 * kv_heads, head_dim]).transpose(0, 1)",
-            "      qk = torch.matmul(torch.narrow(qkv, 0, 0, heads + kv_heads).transpose(0, 1), rot).transpose(0, 1)",
-            "      q = torch.narrow(qk, 0, 0, heads)",
-            "      k = torch.narrow(qk, 0, heads, kv_heads)",
-            "      v = torch.narrow(qkv, 0, heads + kv_heads, kv_heads)",
+            "      qkv = qkv.reshape([rows, heads + 2 * kv_heads, head_dim])",
+            "      qk = torch.narrow(qkv, 1, 0, heads + kv_heads)",
+            "      turned = torch.cat([torch.neg(torch.narrow(qk, 2, half, half)), torch.narrow(qk, 2, 0, half)], 2)",
+            "      qk = qk * cos + turned * sin",
             "      outs = annotate(List[Tensor], [])",
             "      for b in range(rows):",
             "        p = pasts[b]",
             "        kc = keys[l * rows + b]",
             "        vc = values[l * rows + b]",
-            "        torch.narrow(kc, 1, p, 1).copy_(torch.narrow(k, 1, b, 1))",
-            "        torch.narrow(vc, 1, p, 1).copy_(torch.narrow(v, 1, b, 1))",
-            "        qb = torch.narrow(q, 1, b, 1).reshape([1, kv_heads, groups, head_dim])",
+            "        qkb = qk.select(0, b)",
+            "        kc.select(1, p).copy_(torch.narrow(qkb, 0, heads, kv_heads))",
+            "        vc.select(1, p).copy_(torch.narrow(qkv.select(0, b), 0, heads + kv_heads, kv_heads))",
+            "        qb = torch.narrow(qkb, 0, 0, heads).reshape([1, kv_heads, groups, head_dim])",
             "        kb = torch.narrow(kc, 1, 0, p + 1).unsqueeze(0)",
             "        vb = torch.narrow(vc, 1, 0, p + 1).unsqueeze(0)",
             "        o = torch.scaled_dot_product_attention(qb, kb, vb, None, 0.0, False, scale=scaling)",
-            "        outs.append(o.reshape([heads, 1, head_dim]))",
-            "      attn = torch.cat(outs, 1).transpose(0, 1).reshape([rows, heads * head_dim])",
-            "      h = h + self.proj(attn, w[base + 3], w[base + 4], hidden)",
-            "      x = self.rms(h, w[base + 5], eps)",
+            "        outs.append(o.reshape([1, heads * head_dim]))",
+            "      h = h + self.proj(torch.cat(outs, 0), w[base + 3], w[base + 4], hidden)",
+            "      x = torch.rms_norm(h, [hidden], w[base + 5], eps)",
             "      gu = self.proj(x, w[base + 6], w[base + 7], 2 * inter)",
-            "      gate = torch.narrow(gu, 1, 0, inter)",
-            "      act = gate * torch.sigmoid(gate) * torch.narrow(gu, 1, inter, inter)",
-            "      h = h + self.proj(act.contiguous(), w[base + 8], w[base + 9], hidden)",
-            "    return self.rms(h, w[layers * " + PER_LAYER + "], eps)");
+            "      act = torch.silu(torch.narrow(gu, 1, 0, inter)) * torch.narrow(gu, 1, inter, inter)",
+            "      h = h + self.proj(act, w[base + 8], w[base + 9], hidden)",
+            "    return torch.rms_norm(h, [hidden], w[layers * " + PER_LAYER + "], eps)");
 
     private static volatile TorchScript module;
 
@@ -118,12 +120,12 @@ final class FusedDecodeStep {
 
     /**
      * @param inputsEmbeds {@code [rows, hidden]}: each row one request's new position
-     * @param rotations {@code [rows, headDim, headDim]}: each row's RoPE rotation
+     * @param rope each row's RoPE rotation, as cos/sin tables {@code [rows, headDim]}
      * @param caches one cache per row, written at {@code pasts}
      * @param pasts positions already in each cache
      * @return the final norm's output {@code [rows, hidden]}, owned by the inputs' manager
      */
-    NDArray step(NDArray inputsEmbeds, NDArray rotations, KvCache[] caches, int[] pasts) {
+    NDArray step(NDArray inputsEmbeds, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts) {
         int layers = (int) dims[4];
         NDArray[] keys = new NDArray[layers * caches.length];
         NDArray[] values = new NDArray[keys.length];
@@ -139,9 +141,10 @@ final class FusedDecodeStep {
         }
         try (IValue h = TorchScript.of(inputsEmbeds); IValue w = TorchScript.listOf(weights);
                 IValue k = TorchScript.listOf(keys); IValue v = TorchScript.listOf(values);
-                IValue p = IValue.listFrom(positions); IValue rot = TorchScript.of(rotations);
+                IValue p = IValue.listFrom(positions); IValue cos = TorchScript.of(rope.cos());
+                IValue sin = TorchScript.of(rope.sin());
                 IValue d = IValue.listFrom(dims); IValue e = IValue.from(eps); IValue s = IValue.from(scaling)) {
-            return module.runToTensor("decode", inputsEmbeds.getManager(), h, w, k, v, p, rot, d, e, s);
+            return module.runToTensor("decode", inputsEmbeds.getManager(), h, w, k, v, p, cos, sin, d, e, s);
         }
     }
 }

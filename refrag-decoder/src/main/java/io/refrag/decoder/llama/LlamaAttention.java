@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import io.refrag.core.tensor.PackedLinear;
 import io.refrag.core.tensor.Tensors;
 
 /**
@@ -14,7 +15,8 @@ import io.refrag.core.tensor.Tensors;
  * HF's separate {@code q_proj}/{@code k_proj}/{@code v_proj}). With a {@link KvCache} the new keys/values are written
  * in place and attention reads the cache; without one (training, scoring) it attends over the current sequence only.
  *
- * <p>Queries are processed in blocks so the score matrix never exceeds {@value #SCORE_BUDGET} elements, which keeps a
+ * <p>Outside autograd, in float32, a prefill attends through PyTorch's fused kernel ({@link SdpaAttention}).
+ * Otherwise queries are processed in blocks so the score matrix never exceeds {@value #SCORE_BUDGET} elements, which keeps a
  * 16k-position prefill within a few GB. Blocks are smaller still where that leaves at least {@value #MIN_BLOCK} rows:
  * a block's scores, masked scores and probabilities then stay in the last-level cache instead of streaming through
  * memory (measured: a 2,048-position prefill of a 16-head, hidden-1024 model went from 340-460 to 540-660
@@ -62,30 +64,43 @@ final class LlamaAttention {
             keys = cache.keys(layerIdx, past + seq, x.getManager()); // [kvHeads, past + seq, headDim]
             values = cache.values(layerIdx, past + seq, x.getManager());
         }
-        return output(blockwiseAttention(q, keys, values, past)); // [seq, hidden]
+        return output(attend(q, keys, values, past)); // [seq, hidden]
     }
 
     /**
-     * One decode step for a batch of requests: each row is one request's new token at its own position, attending
-     * over its own cache. The projections run once over the batch; the cache write and attention run per row.
+     * Several requests in one pass: request b's {@code lengths[b]} rows follow request b - 1's, at positions
+     * {@code pasts[b] ..} of its own cache (one row each in a decode step, a prompt each in a shared prefill). The
+     * projections run once over all rows; the cache write and attention run per request.
      *
-     * @param x {@code [batch, hidden]}
-     * @param rope the rotation of each row's position, row b at {@code pasts[b]}
-     * @param caches one cache per row
+     * @param x {@code [rows, hidden]}, rows = the sum of {@code lengths}
+     * @param rope the rotation of each row's position
+     * @param caches one cache per request
      * @param pasts positions already in each cache
-     * @return {@code [batch, hidden]}
+     * @param lengths rows per request
+     * @return {@code [rows, hidden]}
      */
-    NDArray forwardBatch(NDArray x, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts) {
-        NDList qkv = queryKeyValue(x, rope); // each [heads or kvHeads, batch, headDim]
-        NDList rows = new NDList(caches.length);
+    NDArray forwardBatch(NDArray x, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts,
+            int[] lengths) {
+        NDList qkv = queryKeyValue(x, rope); // each [heads or kvHeads, rows, headDim]
+        NDList outputs = new NDList(caches.length);
+        int row = 0;
         for (int b = 0; b < caches.length; b++) {
-            NDIndex row = new NDIndex(":, {}:{}", b, b + 1);
-            caches[b].write(layerIdx, pasts[b], qkv.get(1).get(row), qkv.get(2).get(row));
-            NDArray keys = caches[b].keys(layerIdx, pasts[b] + 1, x.getManager()); // [kvHeads, past + 1, headDim]
-            NDArray values = caches[b].values(layerIdx, pasts[b] + 1, x.getManager());
-            rows.add(blockwiseAttention(qkv.get(0).get(row), keys, values, pasts[b])); // [heads, 1, headDim]
+            NDIndex rows = new NDIndex(":, {}:{}", row, row + lengths[b]);
+            caches[b].write(layerIdx, pasts[b], qkv.get(1).get(rows), qkv.get(2).get(rows));
+            int total = pasts[b] + lengths[b];
+            NDArray keys = caches[b].keys(layerIdx, total, x.getManager()); // [kvHeads, total, headDim]
+            NDArray values = caches[b].values(layerIdx, total, x.getManager());
+            outputs.add(attend(qkv.get(0).get(rows), keys, values, pasts[b])); // [heads, lengths[b], headDim]
+            row += lengths[b];
         }
-        return output(NDArrays.concat(rows, 1)); // [batch, hidden]
+        return output(outputs.size() == 1 ? outputs.singletonOrThrow() : NDArrays.concat(outputs, 1));
+    }
+
+    /** Causal attention of queries at positions {@code past ..} over keys and values from position 0. */
+    private NDArray attend(NDArray q, NDArray keys, NDArray values, int past) {
+        boolean fused = q.getShape().get(1) > 1 && q.getDataType() == DataType.FLOAT32
+                && !PackedLinear.recordingGradients();
+        return fused ? SdpaAttention.attend(q, keys, values, past, scaling) : blockwiseAttention(q, keys, values, past);
     }
 
     /**

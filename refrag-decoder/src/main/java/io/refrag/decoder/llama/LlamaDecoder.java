@@ -15,6 +15,7 @@ import io.refrag.core.model.DecoderInfo;
 import io.refrag.core.model.DecoderInput;
 import io.refrag.core.model.DecoderSession;
 import io.refrag.core.model.ModelOptions;
+import io.refrag.core.tensor.CpuThreads;
 import io.refrag.core.tensor.Devices;
 import io.refrag.core.tensor.PackedLinear;
 import io.refrag.core.tensor.Tensors;
@@ -49,10 +50,12 @@ public final class LlamaDecoder implements TrainableDecoder {
     private final Path folder;
     private final boolean trainable;
     private final AtomicInteger openSessions = new AtomicInteger();
+    private final CpuThreads threads; // null off the CPU
 
     private LlamaDecoder(String id, NDManager manager, LlamaForCausalLM model, HfTextTokenizer tokenizer,
-            int[] eosTokenIds, Path folder, boolean trainable) {
+            int[] eosTokenIds, Path folder, boolean trainable, CpuThreads threads) {
         this.id = id;
+        this.threads = threads;
         this.folder = folder;
         this.trainable = trainable;
         this.manager = manager;
@@ -90,9 +93,9 @@ public final class LlamaDecoder implements TrainableDecoder {
     static LlamaDecoder load(Path folder, JsonConfig hf, ModelOptions options) {
         LlamaConfig config = LlamaConfig.from(hf);
         boolean cpu = Device.Type.CPU.equals(Devices.resolve(options.device()).getDeviceType());
-        int threads = Devices.intraOpThreads(options.threads(), config.hiddenSize());
+        CpuThreads threads = cpu ? CpuThreads.forDecoder(options.threads(), config.hiddenSize()) : null;
         if (cpu) {
-            Devices.applyIntraOpThreads(threads); // on the caller's thread, which goes on to serve or train
+            Devices.applyIntraOpThreads(threads.chosen()); // on the caller's thread, which goes on to serve or train
         }
         boolean prepack = options.precision().dataType() == DataType.FLOAT32 && Devices.prepack();
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, false, 0);
@@ -100,13 +103,13 @@ public final class LlamaDecoder implements TrainableDecoder {
                 tokenizer, (weights, manager) -> {
             boolean serving = cpu && !options.trainable();
             LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType(),
-                    new Projection.Plan(serving ? threads : 1, serving && prepack));
+                    new Projection.Plan(serving ? threads.chosen() : 1, serving && prepack));
             LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                     config.numKeyValueHeads(), manager.getDevice(), options.precision());
             String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision();
             return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config), folder,
-                    options.trainable());
+                    options.trainable(), threads);
         });
     }
 
@@ -162,6 +165,7 @@ public final class LlamaDecoder implements TrainableDecoder {
         if (from < 0 || from >= seq) {
             throw new InvalidRequestException("logits from position " + from + " of a " + seq + "-position sequence");
         }
+        beforeWork();
         NDArray x = inputsEmbeds.getDataType() == model.computeType()
                 ? inputsEmbeds : inputsEmbeds.toType(model.computeType(), false);
         NDArray hidden = model.forward(x, null, 0).get(new NDIndex("{}:", from)); // [seq - from, hidden]
@@ -206,32 +210,69 @@ public final class LlamaDecoder implements TrainableDecoder {
      */
     @Override
     public float[][] decodeBatch(List<DecoderSession> sessions, int[] tokens) {
-        int batch = sessions.size();
-        if (batch != tokens.length || batch == 0) {
+        if (sessions.size() != tokens.length || tokens.length == 0) {
             throw new InvalidRequestException("decodeBatch needs one token per session, got " + tokens.length
-                    + " tokens for " + batch + " sessions");
+                    + " tokens for " + sessions.size() + " sessions");
         }
+        DecoderInput[] inputs = new DecoderInput[tokens.length];
+        for (int b = 0; b < tokens.length; b++) {
+            inputs[b] = DecoderInput.ofTokens(tokens[b]);
+        }
+        return forwardBatch("decodeBatch", sessions, inputs);
+    }
+
+    /**
+     * Prefills several requests in one forward pass: the projections run once over all their positions, attention
+     * runs per request over its own cache, and the LM head over each request's last position.
+     */
+    @Override
+    public float[][] prefillBatch(List<DecoderSession> sessions, List<DecoderInput> inputs) {
+        if (sessions.size() != inputs.size() || inputs.isEmpty()) {
+            throw new InvalidRequestException("prefillBatch needs one input per session, got " + inputs.size()
+                    + " inputs for " + sessions.size() + " sessions");
+        }
+        return forwardBatch("prefillBatch", sessions, inputs.toArray(DecoderInput[]::new));
+    }
+
+    /** Runs each session's input after its cached positions, all in one pass; logits after each input's last. */
+    private float[][] forwardBatch(String what, List<DecoderSession> sessions, DecoderInput[] inputs) {
+        int batch = inputs.length;
         Session[] own = new Session[batch];
         KvCache[] caches = new KvCache[batch];
         int[] pasts = new int[batch];
+        int[] lengths = new int[batch];
         for (int b = 0; b < batch; b++) {
             if (!(sessions.get(b) instanceof Session s) || s.owner() != this || s.closed) {
-                throw new InvalidRequestException("decodeBatch: session " + b + " is not an open session of this "
-                        + "decoder");
+                throw new InvalidRequestException(what + ": session " + b + " is not an open session of this decoder");
             }
             for (int c = 0; c < b; c++) {
                 if (own[c] == s) {
-                    throw new InvalidRequestException("decodeBatch: session " + b + " appears twice");
+                    throw new InvalidRequestException(what + ": session " + b + " appears twice");
                 }
             }
-            DecoderInfo.requireFits(s.position + 1, s.cache.capacity(), "session (KV cache capacity)", "");
+            lengths[b] = inputs[b].length();
+            DecoderInfo.requireFits(s.position + lengths[b], s.cache.capacity(), "session (KV cache capacity)", "");
             own[b] = s;
             caches[b] = s.cache;
             pasts[b] = s.position;
         }
+        beforeWork();
         float[] logits = PackedLinear.inference(() -> {
             try (NDManager step = manager.newSubManager()) {
-                NDArray hidden = model.forwardBatch(embed(step, DecoderInput.ofTokens(tokens)), caches, pasts);
+                NDList parts = new NDList(batch);
+                for (DecoderInput input : inputs) {
+                    parts.add(embed(step, input));
+                }
+                NDArray x = batch == 1 ? parts.singletonOrThrow() : NDArrays.concat(parts, 0); // [rows, hidden]
+                NDArray hidden = model.forwardBatch(x, caches, pasts, lengths); // [rows, hidden]
+                if (hidden.getShape().get(0) != batch) { // a prompt per request: each one's last position
+                    NDList last = new NDList(batch);
+                    for (int b = 0, end = 0; b < batch; b++) {
+                        end += lengths[b];
+                        last.add(hidden.get(new NDIndex("{}:{}", end - 1, end)));
+                    }
+                    hidden = NDArrays.concat(last, 0); // [batch, hidden]
+                }
                 return model.logits(hidden).toType(DataType.FLOAT32, false).toFloatArray(); // [batch * vocab]
             }
         });
@@ -239,7 +280,7 @@ public final class LlamaDecoder implements TrainableDecoder {
         int vocab = info.vocabSize();
         for (int b = 0; b < batch; b++) {
             rows[b] = Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
-            own[b].position++;
+            own[b].position += lengths[b];
         }
         return rows;
     }
@@ -255,6 +296,7 @@ public final class LlamaDecoder implements TrainableDecoder {
                 .build();
         info.requireFits(full.length(), "scored sequence", "");
         int ctx = context.length();
+        beforeWork();
         try (NDManager request = manager.newSubManager()) {
             NDArray hidden = model.forward(embed(request, full), null, 0); // [len, hidden]
             NDArray scored = hidden.get(new NDIndex("{}:", ctx - 1)); // [targets, hidden]
@@ -296,6 +338,18 @@ public final class LlamaDecoder implements TrainableDecoder {
     }
 
 
+    /** Gives the calling thread the intra-op count in force (on the CPU), which follows the load unless set. */
+    private void beforeWork() {
+        if (threads != null) {
+            threads.beforeWork();
+        }
+    }
+
+    /** @return the CPU thread count this decoder runs with, or null off the CPU */
+    public CpuThreads cpuThreads() {
+        return threads;
+    }
+
     @Override
     public void close() {
         manager.close();
@@ -329,6 +383,7 @@ public final class LlamaDecoder implements TrainableDecoder {
                 throw new IllegalStateException("session is closed");
             }
             DecoderInfo.requireFits(position + input.length(), cache.capacity(), "session (KV cache capacity)", "");
+            beforeWork();
             return PackedLinear.inference(() -> { // whatever thread serves: no autograd bookkeeping
                 try (NDManager step = request.newSubManager()) {
                     NDArray hidden = model.forward(embed(step, input), cache, position); // [seq, hidden]

@@ -30,14 +30,16 @@ final class LlamaDecoderLayer {
     }
 
     /**
-     * @param hidden {@code [batch, hidden]}: one new position per request
+     * @param hidden {@code [rows, hidden]}: {@code lengths[b]} rows of request b, the requests one after another
      * @param rope the rotation of each row's position
-     * @param caches one cache per row
+     * @param caches one cache per request
      * @param pasts positions already in each cache
-     * @return {@code [batch, hidden]}
+     * @param lengths rows per request
+     * @return {@code [rows, hidden]}
      */
-    NDArray forwardBatch(NDArray hidden, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts) {
-        NDArray h = hidden.add(selfAttn.forwardBatch(inputLayernorm.forward(hidden), rope, caches, pasts));
+    NDArray forwardBatch(NDArray hidden, LlamaRotaryEmbedding.Rotation rope, KvCache[] caches, int[] pasts,
+            int[] lengths) {
+        NDArray h = hidden.add(selfAttn.forwardBatch(inputLayernorm.forward(hidden), rope, caches, pasts, lengths));
         return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
     }
 

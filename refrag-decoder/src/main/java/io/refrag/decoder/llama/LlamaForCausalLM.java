@@ -137,27 +137,41 @@ public final class LlamaForCausalLM {
     public NDArray forward(NDArray inputsEmbeds, KvCache cache, int past) {
         NDManager m = inputsEmbeds.getManager();
         int seq = Math.toIntExact(inputsEmbeds.getShape().get(0));
-        LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(m, past, seq, computeType); // shared by all layers
-        if (seq == 1 && cache != null && fusable(rope)) {
-            return fused.step(inputsEmbeds, rope.matrices(), new KvCache[] {cache}, new int[] {past});
+        if (seq == 1 && cache != null && fusable()) {
+            return fused.step(inputsEmbeds, rotaryEmb.tables(m, new int[] {past}, computeType),
+                    new KvCache[] {cache}, new int[] {past});
         }
+        LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(m, past, seq, computeType); // shared by all layers
         return throughLayers(inputsEmbeds, (layer, h) -> layer.forward(h, rope, cache, past));
     }
 
     /**
-     * One decode step for a batch of requests, each with its own cache and position.
+     * Several requests in one forward pass, each with its own cache and position: one new token each (a decode step),
+     * or a prompt each (a shared prefill).
      *
-     * @param inputsEmbeds {@code [batch, hidden]}: each request's new token
-     * @param caches one cache per row
+     * @param inputsEmbeds {@code [rows, hidden]}: request b's {@code lengths[b]} rows after request b - 1's
+     * @param caches one cache per request
      * @param pasts positions already in each cache
-     * @return normalised hidden states {@code [batch, hidden]}, owned by the inputs' manager
+     * @param lengths rows per request
+     * @return normalised hidden states {@code [rows, hidden]}, owned by the inputs' manager
      */
-    public NDArray forwardBatch(NDArray inputsEmbeds, KvCache[] caches, int[] pasts) {
-        LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(inputsEmbeds.getManager(), pasts, computeType);
-        if (fusable(rope)) {
-            return fused.step(inputsEmbeds, rope.matrices(), caches, pasts);
+    public NDArray forwardBatch(NDArray inputsEmbeds, KvCache[] caches, int[] pasts, int[] lengths) {
+        int rows = 0;
+        for (int len : lengths) {
+            rows += len;
         }
-        return throughLayers(inputsEmbeds, (layer, h) -> layer.forwardBatch(h, rope, caches, pasts));
+        int[] positions = new int[rows];
+        for (int b = 0, row = 0; b < lengths.length; b++) {
+            for (int i = 0; i < lengths[b]; i++) {
+                positions[row++] = pasts[b] + i;
+            }
+        }
+        NDManager m = inputsEmbeds.getManager();
+        if (rows == lengths.length && fusable()) {
+            return fused.step(inputsEmbeds, rotaryEmb.tables(m, positions, computeType), caches, pasts);
+        }
+        LlamaRotaryEmbedding.Rotation rope = rotaryEmb.at(m, positions, computeType);
+        return throughLayers(inputsEmbeds, (layer, h) -> layer.forwardBatch(h, rope, caches, pasts, lengths));
     }
 
     /** @return whether decode steps run as one native call ({@link FusedDecodeStep}) */
@@ -165,9 +179,9 @@ public final class LlamaForCausalLM {
         return fused != null;
     }
 
-    /** @return whether a decode step can run fused: packed projections, rotations as matrices, no autograd */
-    private boolean fusable(LlamaRotaryEmbedding.Rotation rope) {
-        return fused != null && rope.matrices() != null && !PackedLinear.recordingGradients();
+    /** @return whether a decode step can run fused: packed projections, no autograd */
+    private boolean fusable() {
+        return fused != null && !PackedLinear.recordingGradients();
     }
 
     /**

@@ -77,9 +77,22 @@ final class LlamaRotaryEmbedding {
      * @return the rotation of those positions: as matrices for up to {@value #MATRIX_ROWS} rows, else as cos/sin tables
      */
     Rotation at(NDManager manager, int[] positions, DataType type) {
+        return at(manager, positions, type, positions.length <= MATRIX_ROWS);
+    }
+
+    /**
+     * @param manager owner of the tables (the step's)
+     * @param positions one position per row
+     * @param type compute type
+     * @return the rotation of those positions as cos/sin tables, whatever the row count
+     */
+    Rotation tables(NDManager manager, int[] positions, DataType type) {
+        return at(manager, positions, type, false);
+    }
+
+    private Rotation at(NDManager manager, int[] positions, DataType type, boolean matrices) {
         int half = headDim / 2;
         int len = positions.length;
-        boolean matrices = len <= MATRIX_ROWS;
         float[] cos = matrices ? null : new float[len * headDim];
         float[] sin = matrices ? null : new float[len * headDim];
         float[] rot = matrices ? new float[len * headDim * headDim] : null;

@@ -235,6 +235,64 @@ class LlamaDecoderTest {
     }
 
     @Test
+    void aSharedPrefillGivesEachSessionTheLogitsAndCacheOfItsOwnPrefill() {
+        Path dir = tiny(2, false, true, false, TensorDType.F32);
+        int[] ids = randomIds(40, 64, 23);
+        int[][] prompts = {java.util.Arrays.copyOf(ids, 9), java.util.Arrays.copyOfRange(ids, 9, 10),
+            java.util.Arrays.copyOfRange(ids, 10, 31)};
+        try (LlamaDecoder d = LlamaDecoder.load(dir, CPU)) {
+            List<DecoderSession> alone = new ArrayList<>();
+            List<DecoderSession> shared = new ArrayList<>();
+            for (int s = 0; s < 3; s++) {
+                alone.add(d.newSession(40));
+                shared.add(d.newSession(40));
+            }
+            // the third session already holds 5 positions: its prompt continues its cache
+            alone.get(2).prefill(DecoderInput.ofTokens(java.util.Arrays.copyOfRange(ids, 31, 36)));
+            shared.get(2).prefill(DecoderInput.ofTokens(java.util.Arrays.copyOfRange(ids, 31, 36)));
+            List<DecoderInput> inputs = new ArrayList<>();
+            for (int s = 0; s < 3; s++) {
+                inputs.add(DecoderInput.ofTokens(prompts[s]));
+            }
+            float[][] together = d.prefillBatch(shared, inputs);
+            for (int s = 0; s < 3; s++) {
+                assertArrayEquals(alone.get(s).prefill(inputs.get(s)), together[s], 1e-4f, "prefill of session " + s);
+                assertEquals(alone.get(s).position(), shared.get(s).position());
+            }
+            for (int t = 0; t < 3; t++) { // the caches hold the same keys and values: decoding goes on alike
+                int[] next = {ids[36 + t], ids[37], ids[t]};
+                float[][] batched = d.decodeBatch(shared, next);
+                for (int s = 0; s < 3; s++) {
+                    assertArrayEquals(alone.get(s).decode(next[s]), batched[s], 1e-4f, "step " + t + " session " + s);
+                }
+            }
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> d.prefillBatch(shared, inputs.subList(0, 2)));
+            assertTrue(e.getMessage().contains("one input per session, got 2 inputs for 3 sessions"), e.getMessage());
+            alone.forEach(DecoderSession::close);
+            shared.forEach(DecoderSession::close);
+        }
+    }
+
+    @Test
+    void aPrefillThatContinuesACacheAttendsThroughMaskedBlocksAsTheReferenceDoes() {
+        // 300 positions, then 300 more (past = 300: two masked blocks of query rows), then 3 more; GQA with groups of 2
+        Path dir = tiny(2, false, false, false, TensorDType.F32);
+        int[] ids = randomIds(603, 64, 17);
+        assertTrue(300 > SdpaAttention.MASKED_BLOCK);
+        NaiveLlama naive = new NaiveLlama(dir);
+        double[][] expected = naive.logits(naive.embed(ids));
+        try (LlamaDecoder d = LlamaDecoder.load(dir, CPU); DecoderSession s = d.newSession(ids.length)) {
+            assertClose(expected[299], s.prefill(DecoderInput.ofTokens(java.util.Arrays.copyOf(ids, 300))), 2e-4,
+                    "first prefill");
+            assertClose(expected[599], s.prefill(DecoderInput.ofTokens(java.util.Arrays.copyOfRange(ids, 300, 600))),
+                    2e-4, "continuing prefill");
+            assertClose(expected[602], s.prefill(DecoderInput.ofTokens(java.util.Arrays.copyOfRange(ids, 600, 603))),
+                    2e-4, "a short continuation");
+        }
+    }
+
+    @Test
     void forwardFreesEachLayersAndBlocksIntermediates() {
         Path dir = RandomLlamaCheckpoint.builder().shape(64, 32, 48, 6, 4, 2).maxPositions(4096).write(tmp.resolve("deep"));
         try (LlamaDecoder d = LlamaDecoder.load(dir, CPU); NDManager m = NDManager.newBaseManager()) {
