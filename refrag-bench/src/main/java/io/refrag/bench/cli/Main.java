@@ -28,7 +28,7 @@ public final class Main {
     @Command(name = "refrag-bench.jar", mixinStandardHelpOptions = true, version = "refrag-bench 0.1.0",
             description = "REFRAG on the JVM: generate, compare full context with REFRAG, evaluate, train, precompute.",
             subcommands = {Generate.class, Compare.class, Eval.class, Perplexity.class, Precompute.class,
-                Sample.class, Train.class, Peer.class})
+                Sample.class, Train.class, Peer.class, Concurrency.class})
     static final class Root implements Runnable {
         @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
                 description = "print the stack trace of an unexpected failure")

@@ -28,21 +28,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code peer}: our decoder and llama.cpp ({@code peer-bench}) on the same random LLaMA checkpoint, alternating run by
- * run, with the same threads; prints medians and the ratio ours / llama.cpp for prefill, decode, and a step over 8 rows
- * (ours: one decode step of 8 requests, each at {@value #BATCH_DEPTH} cached positions; llama.cpp: an 8-token ubatch at
- * that depth), in tokens per second.
+ * run, with the same threads; prints medians and the ratio ours / llama.cpp for prefill, decode, and steps over 1, 2
+ * and 8 rows (ours: one decode step of that many requests, each at {@value #BATCH_DEPTH} cached positions; llama.cpp: a
+ * ubatch of that many tokens at that depth), in tokens per second, and each engine's gain of B rows over one row.
  */
 @Command(name = "peer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Speed against llama.cpp on the same random LLaMA (hidden 1024, 8 layers, 16/4 heads, vocab "
-            + "32000, F32), run alternately: prefill positions/s, decode tokens/s and an 8-row step's tokens/s, "
-            + "medians and ratios.",
+            + "32000, F32), run alternately: prefill positions/s, decode tokens/s, the tokens/s of steps over 1, 2 and "
+            + "8 rows and their gains over one row; medians and ratios.",
             "Both decode with the prompt in the cache: llama-bench runs from the peer tool's folder with -d (depth)."})
 final class Peer extends CliCommand {
-    /** Rows of the batched test: ours, one decode step over 8 requests; llama.cpp, an 8-token ubatch. */
-    static final int BATCH_ROWS = 8;
-    /** Positions already cached in the batched test. */
+    /** Rows of the step tests: ours, one decode step over that many requests; llama.cpp, a ubatch of that many tokens. */
+    static final int[] STEP_ROWS = {1, 2, 8};
+    /** Positions already cached in the step tests. */
     static final int BATCH_DEPTH = 32;
-    private static final String BATCH_TEST = "8 rows at " + BATCH_DEPTH;
 
     /** One test's medians side by side, with every run behind them. */
     record Comparison(double ours, double llamaCpp, double ratio, List<Double> oursRuns, List<Double> llamaCppRuns) {
@@ -117,24 +116,38 @@ final class Peer extends CliCommand {
                 out.computeIfAbsent("decode " + p, k -> new ArrayList<>()).add(gen / ((t2 - t1) / 1e9));
             }
         }
-        List<DecoderSession> rows = new ArrayList<>();
+        List<List<DecoderSession>> batches = new ArrayList<>(); // one batch of sessions per row count
         try {
-            for (int b = 0; b < BATCH_ROWS; b++) {
-                DecoderSession s = decoder.newSession(BATCH_DEPTH + gen);
-                rows.add(s);
-                s.prefill(DecoderInput.ofTokens(r.ints(BATCH_DEPTH, 3, 32000).toArray()));
+            for (int rowCount : STEP_ROWS) {
+                List<DecoderSession> rows = new ArrayList<>();
+                batches.add(rows);
+                for (int b = 0; b < rowCount; b++) {
+                    DecoderSession s = decoder.newSession(BATCH_DEPTH + gen);
+                    rows.add(s);
+                    s.prefill(DecoderInput.ofTokens(r.ints(BATCH_DEPTH, 3, 32000).toArray()));
+                }
             }
-            int[] tokens = new int[BATCH_ROWS];
-            long t0 = System.nanoTime();
-            for (int i = 0; i < gen; i++) {
-                java.util.Arrays.fill(tokens, 3 + i);
-                decoder.decodeBatch(rows, tokens);
+            long[] nanos = new long[STEP_ROWS.length];
+            for (int i = 0; i < gen; i++) { // the row counts take turns step by step: drift falls on all alike
+                for (int c = 0; c < STEP_ROWS.length; c++) {
+                    int[] tokens = new int[STEP_ROWS[c]];
+                    java.util.Arrays.fill(tokens, 3 + i);
+                    long t0 = System.nanoTime();
+                    decoder.decodeBatch(batches.get(c), tokens);
+                    nanos[c] += System.nanoTime() - t0;
+                }
             }
-            out.computeIfAbsent(BATCH_TEST, k -> new ArrayList<>())
-                    .add((double) BATCH_ROWS * gen / ((System.nanoTime() - t0) / 1e9));
+            for (int c = 0; c < STEP_ROWS.length; c++) {
+                out.computeIfAbsent(stepTest(STEP_ROWS[c]), k -> new ArrayList<>())
+                        .add((double) STEP_ROWS[c] * gen / (nanos[c] / 1e9));
+            }
         } finally {
-            rows.forEach(DecoderSession::close);
+            batches.forEach(rows -> rows.forEach(DecoderSession::close));
         }
+    }
+
+    private static String stepTest(int rows) {
+        return "step " + rows + (rows == 1 ? " row" : " rows");
     }
 
     /**
@@ -158,7 +171,8 @@ final class Peer extends CliCommand {
         String depths = String.join(",", prompts.stream().map(String::valueOf).toList());
         for (String[] test : List.of(new String[] {"-p", depths, "-n", "0"},
                 new String[] {"-p", "0", "-n", Integer.toString(gen), "-d", depths},
-                new String[] {"-p", Integer.toString(BATCH_ROWS), "-n", "0", "-d", Integer.toString(BATCH_DEPTH)})) {
+                new String[] {"-p", String.join(",", java.util.Arrays.stream(STEP_ROWS).mapToObj(String::valueOf)
+                        .toList()), "-n", "0", "-d", Integer.toString(BATCH_DEPTH)})) {
             List<String> command = new ArrayList<>(List.of(peerBench.resolveSibling("bin").resolve("llama-bench")
                     .toString(), "-m", gguf.toString(), "-t", Integer.toString(threads), "-r", "1", "-ctk", "f32",
                     "-ctv", "f32", "-o", "json"));
@@ -171,7 +185,7 @@ final class Peer extends CliCommand {
                 int nPrompt = t.get("n_prompt").getAsInt();
                 double rate = t.get("avg_ts").getAsDouble();
                 int depth = t.has("n_depth") ? t.get("n_depth").getAsInt() : 0;
-                String key = nPrompt > 0 && depth > 0 ? BATCH_TEST : nPrompt > 0 ? "prefill " + nPrompt
+                String key = nPrompt > 0 && depth > 0 ? stepTest(nPrompt) : nPrompt > 0 ? "prefill " + nPrompt
                         : "decode " + depth;
                 out.computeIfAbsent(key, k -> new ArrayList<>()).add(rate);
             }
@@ -203,6 +217,15 @@ final class Peer extends CliCommand {
             double b = Statistics.median(values(peer.getOrDefault(test, List.of(Double.NaN))));
             rows.put(test, new Comparison(a, b, a / b, ours.get(test), peer.getOrDefault(test, List.of())));
         }
+        for (int rowCount : STEP_ROWS) { // tokens/s of a step over B rows against one row's, run by run
+            if (rowCount > 1) {
+                List<Double> a = gains(ours, rowCount);
+                List<Double> b = gains(peer, rowCount);
+                double ga = Statistics.median(values(a));
+                double gb = Statistics.median(values(b));
+                rows.put("gain of " + rowCount + " rows", new Comparison(ga, gb, ga / gb, a, b));
+            }
+        }
         rows.put("THP_MEM_ALLOC_ENABLE", hugePages());
         print(rows, out -> {
             out.printf("%-14s %12s %12s %8s   (%d threads, medians of %d alternating runs; prefill positions/s, "
@@ -219,6 +242,17 @@ final class Peer extends CliCommand {
     /** @return whether PyTorch puts large tensors on transparent huge pages (its environment switch, read at start) */
     private static boolean hugePages() {
         return "1".equals(System.getenv("THP_MEM_ALLOC_ENABLE"));
+    }
+
+    /** @return per run, the tokens/s of a step over {@code rows} rows divided by one row's */
+    private static List<Double> gains(Map<String, List<Double>> rates, int rows) {
+        List<Double> many = rates.getOrDefault(stepTest(rows), List.of());
+        List<Double> one = rates.getOrDefault(stepTest(1), List.of());
+        List<Double> gains = new ArrayList<>();
+        for (int i = 0; i < Math.min(many.size(), one.size()); i++) {
+            gains.add(many.get(i) / one.get(i));
+        }
+        return gains.isEmpty() ? List.of(Double.NaN) : gains;
     }
 
     private static double[] values(List<Double> v) {

@@ -243,6 +243,9 @@ class MainTest {
                 "--reps", "0");
         assertEquals(2, zeroReps.code());
         assertTrue(zeroReps.err().contains("must be >= 1"), zeroReps.err());
+        Run manyStreams = run("concurrency", "--streams", "1,65");
+        assertEquals(2, manyStreams.code());
+        assertTrue(manyStreams.err().contains("every stream count in [1, 64]"), manyStreams.err());
         Run passages = compareOnCorpus("--passages", "-1");
         assertEquals(2, passages.code());
         assertTrue(passages.err().contains("--passages must be >= 1"), passages.err());

@@ -13,8 +13,9 @@ import java.util.Objects;
  * @param precision compute precision
  * @param trainable whether the weights may receive gradients and optimiser updates (the fine-tuning hooks); a serving
  *     model seals its weights' manager instead, so that any array leaking onto it fails fast
- * @param threads PyTorch intra-op threads on the CPU, set when a decoder loads; 0 lets the library choose
- *     ({@link io.refrag.core.tensor.Devices#intraOpThreads}: one for a small decoder, else the cores)
+ * @param threads PyTorch intra-op threads on the CPU, set when a decoder loads and then kept; 0 lets the library
+ *     choose ({@link io.refrag.core.tensor.Devices#intraOpThreads}: one for a small decoder, else the cores) and lower
+ *     the count while other processes keep cores busy ({@link io.refrag.core.tensor.CpuThreads})
  */
 public record ModelOptions(Device device, Precision precision, boolean trainable, int threads) {
 
