@@ -5,7 +5,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
@@ -56,5 +59,17 @@ abstract class CliCommand implements Callable<Integer> {
     /** @return the command's name as typed, e.g. {@code train reconstruct}'s {@code train} */
     String name() {
         return spec.name();
+    }
+
+    /**
+     * @param command the command's name, for the folder's name and the error
+     * @return a new temporary folder, which the command deletes
+     */
+    static Path tempDir(String command) {
+        try {
+            return Files.createTempDirectory("refrag-" + command);
+        } catch (IOException e) {
+            throw new UsageException(command + ": cannot create a temporary folder: " + e.getMessage());
+        }
     }
 }

@@ -11,7 +11,6 @@ import io.refrag.decoder.llama.RandomLlamaCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,7 +57,7 @@ final class Concurrency extends CliCommand {
         List<Integer> counts = new ArrayList<>(List.of(1));
         streams.stream().filter(b -> b > 1).distinct().sorted().forEach(counts::add);
         int maxBatch = counts.get(counts.size() - 1);
-        Path dir = tempDir();
+        Path dir = tempDir("concurrency");
         try {
             Path model = RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
                     .maxPositions(prompt + newTokens).write(dir.resolve("llama"));
@@ -120,13 +119,5 @@ final class Concurrency extends CliCommand {
                         row.gain(), row.gainMin(), row.gainMax());
             }
         });
-    }
-
-    private static Path tempDir() {
-        try {
-            return Files.createTempDirectory("refrag-concurrency");
-        } catch (IOException e) {
-            throw new UsageException("concurrency: cannot create a temporary folder: " + e.getMessage());
-        }
     }
 }

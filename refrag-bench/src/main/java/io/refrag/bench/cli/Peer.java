@@ -76,7 +76,7 @@ final class Peer extends CliCommand {
         device.threads = threads;
         device.applyThreads();
         int maxPrompt = prompts.stream().mapToInt(Integer::intValue).max().orElseThrow();
-        Path dir = tempDir();
+        Path dir = tempDir("peer");
         try {
             Path model = RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
                     .maxPositions(maxPrompt + gen + 1).write(dir.resolve("llama"));
@@ -257,13 +257,5 @@ final class Peer extends CliCommand {
 
     private static double[] values(List<Double> v) {
         return v.stream().mapToDouble(Double::doubleValue).toArray();
-    }
-
-    private static Path tempDir() {
-        try {
-            return Files.createTempDirectory("refrag-peer");
-        } catch (IOException e) {
-            throw new UsageException("peer: cannot create a temporary folder: " + e.getMessage());
-        }
     }
 }

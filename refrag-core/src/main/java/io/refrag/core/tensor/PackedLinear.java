@@ -36,33 +36,19 @@ public final class PackedLinear {
             "    y = ops.mkldnn._linear_pointwise(x.contiguous(), packed, bias, \"none\", s, \"\")",
             "    return torch.narrow(y, 1, 0, out).contiguous()");
 
-    private static volatile PackedLinear instance;
+    private static final TorchScript.Lazy MODULE = new TorchScript.Lazy("oneDNN's prepacked linear", METHODS);
+    private static final PackedLinear INSTANCE = new PackedLinear();
 
-    private final TorchScript module;
-
-    private PackedLinear(TorchScript module) {
-        this.module = module;
+    private PackedLinear() {
     }
 
     /**
-     * @return the process's module, loaded on first use
+     * @return the process's instance; its module is compiled on first use
      * @throws io.refrag.core.exception.ModelLoadException if this libtorch cannot compile it (no oneDNN)
      */
     public static PackedLinear get() {
-        PackedLinear p = instance;
-        if (p == null) {
-            synchronized (PackedLinear.class) {
-                if (instance == null) {
-                    instance = load();
-                }
-                p = instance;
-            }
-        }
-        return p;
-    }
-
-    private static PackedLinear load() {
-        return new PackedLinear(TorchScript.compile("oneDNN's prepacked linear", METHODS));
+        MODULE.get();
+        return INSTANCE;
     }
 
     /**
@@ -108,7 +94,7 @@ public final class PackedLinear {
                 : padding == 0 ? bias : padded(bias, padding, owner);
         NDArray w = padding == 0 ? weight : padded(weight, padding, owner);
         try (IValue wv = TorchScript.of(w); IValue rows = IValue.from(PACKED_FOR_ROWS)) {
-            return new Packed(module.runToTensor("pack", owner, wv, rows), b, out);
+            return new Packed(MODULE.get().runToTensor("pack", owner, wv, rows), b, out);
         } finally {
             if (w != weight) {
                 w.close(); // the packed copy is all that is kept
@@ -146,7 +132,7 @@ public final class PackedLinear {
     public NDArray apply(NDArray x, Packed packed) {
         try (IValue in = TorchScript.of(x); IValue w = TorchScript.of(packed.weight());
                 IValue b = TorchScript.of(packed.bias()); IValue n = IValue.from(packed.out())) {
-            return module.runToTensor("linear", x.getManager(), in, w, b, n);
+            return MODULE.get().runToTensor("linear", x.getManager(), in, w, b, n);
         }
     }
 }

@@ -72,6 +72,39 @@ public final class TorchScript {
         }
     }
 
+    /** A module compiled on first use, once per process, then shared by every thread. */
+    public static final class Lazy {
+        private final String what;
+        private final String methods;
+        private volatile TorchScript module;
+
+        /**
+         * @param what what the module is for, for the error message
+         * @param methods its methods, as {@link #compile} takes them
+         */
+        public Lazy(String what, String methods) {
+            this.what = what;
+            this.methods = methods;
+        }
+
+        /**
+         * @return the module, compiled by the first call
+         * @throws ModelLoadException if libtorch cannot compile it
+         */
+        public TorchScript get() {
+            TorchScript m = module;
+            if (m == null) {
+                synchronized (this) {
+                    if (module == null) {
+                        module = compile(what, methods);
+                    }
+                    m = module;
+                }
+            }
+            return m;
+        }
+    }
+
     /**
      * @param method the method's name
      * @param args its arguments (the caller closes them)

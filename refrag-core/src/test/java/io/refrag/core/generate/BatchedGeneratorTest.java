@@ -35,10 +35,8 @@ class BatchedGeneratorTest {
         CountDownLatch holding = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         try (BatchedGenerator g = new BatchedGenerator(decoder, 1, 1, Duration.ZERO)) {
-            BatchedGenerator.Stream running = g.submit(prompt(), tokens(4, (id, text) -> {
-                holding.countDown();
-                await(release); // holds the loop thread: nothing else joins the batch meanwhile
-            }), System.nanoTime());
+            BatchedGenerator.Stream running = g.submit(prompt(), tokens(4, holdsTheLoop(holding, release)),
+                    System.nanoTime());
             assertTrue(holding.await(10, TimeUnit.SECONDS));
             BatchedGenerator.Stream queued = g.submit(prompt(), tokens(3, null), System.nanoTime());
             int open = decoder.openSessions.get();
@@ -77,10 +75,8 @@ class BatchedGeneratorTest {
         CountDownLatch holding = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         try (BatchedGenerator g = new BatchedGenerator(decoder, 4, 16, Duration.ZERO)) {
-            BatchedGenerator.Stream first = g.submit(prompt(), tokens(2, (id, text) -> {
-                holding.countDown();
-                await(release); // holds the loop: the next three join at once
-            }), System.nanoTime());
+            BatchedGenerator.Stream first = g.submit(prompt(), tokens(2, holdsTheLoop(holding, release)),
+                    System.nanoTime()); // the next requests join at once
             assertTrue(holding.await(10, TimeUnit.SECONDS));
             BatchedGenerator.Stream a = g.submit(prompt(), tokens(3, null), System.nanoTime());
             BatchedGenerator.Stream b = g.submit(prompt(), tokens(3, null), System.nanoTime());
@@ -92,10 +88,8 @@ class BatchedGeneratorTest {
 
             CountDownLatch holding2 = new CountDownLatch(1);
             CountDownLatch release2 = new CountDownLatch(1);
-            BatchedGenerator.Stream hold = g.submit(prompt(), tokens(2, (id, text) -> {
-                holding2.countDown();
-                await(release2);
-            }), System.nanoTime());
+            BatchedGenerator.Stream hold = g.submit(prompt(), tokens(2, holdsTheLoop(holding2, release2)),
+                    System.nanoTime());
             assertTrue(holding2.await(10, TimeUnit.SECONDS));
             BatchedGenerator.Stream good = g.submit(prompt(), tokens(3, null), System.nanoTime());
             BatchedGenerator.Stream bad = g.submit(DecoderInput.ofTokens(FakeDecoder.FAILING_TOKEN, 2),
@@ -110,6 +104,14 @@ class BatchedGeneratorTest {
             assertEquals(java.util.List.of(2, 3), decoder.prefillGroups);
         }
         assertEquals(0, decoder.openSessions.get());
+    }
+
+    /** @return a listener that, at each token, says so and holds the loop thread until released */
+    private static TokenListener holdsTheLoop(CountDownLatch holding, CountDownLatch release) {
+        return (id, text) -> {
+            holding.countDown();
+            await(release); // nothing else joins the batch meanwhile
+        };
     }
 
     private static void await(CountDownLatch latch) {

@@ -69,7 +69,7 @@ final class FusedDecodeStep {
             "      h = h + self.proj(act, w[base + 8], w[base + 9], hidden)",
             "    return torch.rms_norm(h, [hidden], w[layers * " + PER_LAYER + "], eps)");
 
-    private static volatile TorchScript module;
+    private static final TorchScript.Lazy MODULE = new TorchScript.Lazy("the fused LLaMA decode step", METHODS);
 
     private final NDArray[] weights; // PER_LAYER per layer, then the final norm's
     private final long[] dims;
@@ -92,20 +92,7 @@ final class FusedDecodeStep {
             config.intermediateSize(), layers.length, config.hiddenSize()};
         this.eps = config.rmsNormEps();
         this.scaling = 1.0 / Math.sqrt(config.headDim());
-        compiled();
-    }
-
-    private static TorchScript compiled() {
-        TorchScript m = module;
-        if (m == null) {
-            synchronized (FusedDecodeStep.class) {
-                if (module == null) {
-                    module = TorchScript.compile("the fused LLaMA decode step", METHODS);
-                }
-                m = module;
-            }
-        }
-        return m;
+        MODULE.get(); // compiled at load: a libtorch that cannot is refused there
     }
 
     /**
@@ -144,7 +131,7 @@ final class FusedDecodeStep {
                 IValue p = IValue.listFrom(positions); IValue cos = TorchScript.of(rope.cos());
                 IValue sin = TorchScript.of(rope.sin());
                 IValue d = IValue.listFrom(dims); IValue e = IValue.from(eps); IValue s = IValue.from(scaling)) {
-            return module.runToTensor("decode", inputsEmbeds.getManager(), h, w, k, v, p, cos, sin, d, e, s);
+            return MODULE.get().runToTensor("decode", inputsEmbeds.getManager(), h, w, k, v, p, cos, sin, d, e, s);
         }
     }
 }

@@ -43,22 +43,9 @@ final class SdpaAttention {
             "      b0 = b1",
             "    return torch.cat(outs, 1)");
 
-    private static volatile TorchScript module;
+    private static final TorchScript.Lazy MODULE = new TorchScript.Lazy("prefill attention", METHODS);
 
     private SdpaAttention() {
-    }
-
-    private static TorchScript compiled() {
-        TorchScript m = module;
-        if (m == null) {
-            synchronized (SdpaAttention.class) {
-                if (module == null) {
-                    module = TorchScript.compile("prefill attention", METHODS);
-                }
-                m = module;
-            }
-        }
-        return m;
     }
 
     /**
@@ -74,7 +61,7 @@ final class SdpaAttention {
     static NDArray attend(NDArray q, NDArray keys, NDArray values, int past, double scaling) {
         try (IValue qv = TorchScript.of(q); IValue k = TorchScript.of(keys); IValue v = TorchScript.of(values);
                 IValue p = IValue.from(past); IValue b = IValue.from(MASKED_BLOCK); IValue s = IValue.from(scaling)) {
-            return compiled().runToTensor("attend", q.getManager(), qv, k, v, p, b, s);
+            return MODULE.get().runToTensor("attend", q.getManager(), qv, k, v, p, b, s);
         }
     }
 }
