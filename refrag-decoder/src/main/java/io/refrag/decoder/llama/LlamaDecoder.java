@@ -214,11 +214,9 @@ public final class LlamaDecoder implements TrainableDecoder {
             throw new InvalidRequestException("decodeBatch needs one token per session, got " + tokens.length
                     + " tokens for " + sessions.size() + " sessions");
         }
-        DecoderInput[] inputs = new DecoderInput[tokens.length];
-        for (int b = 0; b < tokens.length; b++) {
-            inputs[b] = DecoderInput.ofTokens(tokens[b]);
-        }
-        return forwardBatch("decodeBatch", sessions, inputs);
+        int[] lengths = new int[tokens.length];
+        Arrays.fill(lengths, 1);
+        return forwardBatch("decodeBatch", sessions, DecoderInput.ofTokens(tokens), lengths);
     }
 
     /**
@@ -231,16 +229,25 @@ public final class LlamaDecoder implements TrainableDecoder {
             throw new InvalidRequestException("prefillBatch needs one input per session, got " + inputs.size()
                     + " inputs for " + sessions.size() + " sessions");
         }
-        return forwardBatch("prefillBatch", sessions, inputs.toArray(DecoderInput[]::new));
+        DecoderInput.Builder joined = DecoderInput.builder();
+        int[] lengths = new int[inputs.size()];
+        for (int b = 0; b < lengths.length; b++) {
+            joined.append(inputs.get(b));
+            lengths[b] = inputs.get(b).length();
+        }
+        return forwardBatch("prefillBatch", sessions, joined.build(), lengths);
     }
 
-    /** Runs each session's input after its cached positions, all in one pass; logits after each input's last. */
-    private float[][] forwardBatch(String what, List<DecoderSession> sessions, DecoderInput[] inputs) {
-        int batch = inputs.length;
+    /**
+     * Runs each session's input after its cached positions, all in one pass; logits after each input's last.
+     *
+     * @param joined the sessions' inputs one after another, {@code lengths[b]} positions for session b
+     */
+    private float[][] forwardBatch(String what, List<DecoderSession> sessions, DecoderInput joined, int[] lengths) {
+        int batch = lengths.length;
         Session[] own = new Session[batch];
         KvCache[] caches = new KvCache[batch];
         int[] pasts = new int[batch];
-        int[] lengths = new int[batch];
         for (int b = 0; b < batch; b++) {
             if (!(sessions.get(b) instanceof Session s) || s.owner() != this || s.closed) {
                 throw new InvalidRequestException(what + ": session " + b + " is not an open session of this decoder");
@@ -250,7 +257,6 @@ public final class LlamaDecoder implements TrainableDecoder {
                     throw new InvalidRequestException(what + ": session " + b + " appears twice");
                 }
             }
-            lengths[b] = inputs[b].length();
             DecoderInfo.requireFits(s.position + lengths[b], s.cache.capacity(), "session (KV cache capacity)", "");
             own[b] = s;
             caches[b] = s.cache;
@@ -259,12 +265,7 @@ public final class LlamaDecoder implements TrainableDecoder {
         beforeWork();
         float[] logits = PackedLinear.inference(() -> {
             try (NDManager step = manager.newSubManager()) {
-                NDList parts = new NDList(batch);
-                for (DecoderInput input : inputs) {
-                    parts.add(embed(step, input));
-                }
-                NDArray x = batch == 1 ? parts.singletonOrThrow() : NDArrays.concat(parts, 0); // [rows, hidden]
-                NDArray hidden = model.forwardBatch(x, caches, pasts, lengths); // [rows, hidden]
+                NDArray hidden = model.forwardBatch(embed(step, joined), caches, pasts, lengths); // [rows, hidden]
                 if (hidden.getShape().get(0) != batch) { // a prompt per request: each one's last position
                     NDList last = new NDList(batch);
                     for (int b = 0, end = 0; b < batch; b++) {
