@@ -10,7 +10,6 @@ import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.TearDown;
 
 import java.util.concurrent.TimeUnit;
 
@@ -21,36 +20,15 @@ import java.util.concurrent.TimeUnit;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-public class DecoderBenchmark extends BenchmarkBase {
+public class DecoderBenchmark extends SingleStreamBenchmark {
     @Param({"512", "2048", "8192"})
     public int promptLength;
-
-    private LlamaDecoder decoder;
-    private int[] prompt;
-    private DecodeLoop loop;
 
     @Setup(Level.Trial)
     public void load() {
         decoder = LlamaDecoder.load(RandomLlamaCheckpoint.builder().shape(32000, 1024, 2816, 8, 16, 4)
-                .maxPositions(8192 + 4096).write(workDir().resolve("llama")), ModelOptions.defaults());
+                .maxPositions(8192 + ROOM).write(workDir().resolve("llama")), ModelOptions.defaults());
         prompt = new java.util.SplittableRandom(1).ints(promptLength, 3, 32000).toArray();
-    }
-
-    /** A session already holding the prompt, with room for this iteration's decode steps. */
-    @Setup(Level.Iteration)
-    public void prefillSession() {
-        loop = new DecodeLoop(decoder, prompt, 4096);
-    }
-
-    @TearDown(Level.Iteration)
-    public void closeSession() {
-        loop.close();
-    }
-
-    @TearDown(Level.Trial)
-    public void close() {
-        decoder.close();
-        deleteWorkDir();
     }
 
     /** @return logits of the last prompt position */

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-public class ThreadDefaultsBenchmark extends BenchmarkBase {
+public class ThreadDefaultsBenchmark extends SingleStreamBenchmark {
     static final int PROMPT = 64;
 
     @Param({"stories260K", "hidden1024"})
@@ -49,10 +49,6 @@ public class ThreadDefaultsBenchmark extends BenchmarkBase {
     public boolean load;
 
     private Process busy;
-    private LlamaDecoder decoder;
-    private int[] prompt;
-    private DecodeLoop loop;
-
     @Setup(Level.Trial)
     public void load(BenchmarkParams params) throws IOException {
         if (load) {
@@ -71,21 +67,9 @@ public class ThreadDefaultsBenchmark extends BenchmarkBase {
         prompt = new SplittableRandom(1).ints(PROMPT, 3, vocab).toArray();
     }
 
-    /** A session holding the prompt, with room for this iteration's decode steps. */
-    @Setup(Level.Iteration)
-    public void prefillSession() {
-        loop = new DecodeLoop(decoder, prompt, 4096);
-    }
-
-    @TearDown(Level.Iteration)
-    public void closeSession() {
-        loop.close();
-    }
-
+    /** Stops the second process (the decoder closes in {@link #closeDecoder}). */
     @TearDown(Level.Trial)
-    public void close() {
-        decoder.close();
-        deleteWorkDir();
+    public void stopLoad() {
         if (busy != null) {
             busy.destroyForcibly();
             try {

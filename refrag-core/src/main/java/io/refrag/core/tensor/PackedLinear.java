@@ -13,8 +13,8 @@ import ai.djl.pytorch.jni.JniUtils;
  * 8 rows cost about 1.3 rows, and one row runs faster too.
  *
  * <p>DJL's API has no such operator, so the library compiles a small {@link TorchScript} module of its own and calls
- * its methods; one per process serves every thread. Packed weights are opaque oneDNN tensors: nothing but {@link #apply} may read them, and autograd does not
- * pass through them (training keeps the plain product).
+ * its methods; one per process serves every thread. Packed weights are opaque oneDNN tensors: nothing but
+ * {@link #apply} may read them, and autograd does not pass through them (training keeps the plain product).
  */
 public final class PackedLinear {
     /** Batch-size hint the weights are packed for: one packing serves 1 to 16 rows and more at full speed. */
@@ -27,14 +27,25 @@ public final class PackedLinear {
      */
     public static final long PAD = 64;
 
-    /** The methods: pack a weight for a row count; the product over a packed weight, cut to the true outputs. */
+    /**
+     * TorchScript method {@code proj(x, packed, bias, out)}: the product over a packed weight, cut to the layer's
+     * {@code out} true outputs (a view when padded). Modules that run packed layers inside a larger step include it.
+     */
+    public static final String PROJ_METHOD = String.join("\n",
+            "  def proj(self: __torch__.M, x: Tensor, packed: Tensor, bias: Tensor, out: int) -> Tensor:",
+            "    s = annotate(List[Optional[number]], [])",
+            "    y = ops.mkldnn._linear_pointwise(x.contiguous(), packed, bias, \"none\", s, \"\")",
+            "    if y.size(1) != out:",
+            "      y = torch.narrow(y, 1, 0, out)",
+            "    return y");
+
+    /** The methods: pack a weight for a row count; the product over a packed weight, contiguous for DJL. */
     private static final String METHODS = String.join("\n",
             "  def pack(self: __torch__.M, w: Tensor, rows: int) -> Tensor:",
             "    return ops.mkldnn._reorder_linear_weight(w.contiguous(), rows)",
+            PROJ_METHOD,
             "  def linear(self: __torch__.M, x: Tensor, packed: Tensor, bias: Tensor, out: int) -> Tensor:",
-            "    s = annotate(List[Optional[number]], [])",
-            "    y = ops.mkldnn._linear_pointwise(x.contiguous(), packed, bias, \"none\", s, \"\")",
-            "    return torch.narrow(y, 1, 0, out).contiguous()");
+            "    return self.proj(x, packed, bias, out).contiguous()");
 
     private static final TorchScript.Lazy MODULE = new TorchScript.Lazy("oneDNN's prepacked linear", METHODS);
     private static final PackedLinear INSTANCE = new PackedLinear();

@@ -32,20 +32,16 @@ class BatchedGeneratorTest {
 
     @Test
     void aFullQueueRefusesAtAdmissionAndTheQueuedRequestsStillFinish() throws Exception {
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         try (BatchedGenerator g = new BatchedGenerator(decoder, 1, 1, Duration.ZERO)) {
-            BatchedGenerator.Stream running = g.submit(prompt(), tokens(4, holdsTheLoop(holding, release)),
-                    System.nanoTime());
-            assertTrue(holding.await(10, TimeUnit.SECONDS));
+            Hold running = Hold.start(g, 4);
             BatchedGenerator.Stream queued = g.submit(prompt(), tokens(3, null), System.nanoTime());
             int open = decoder.openSessions.get();
             var full = assertThrows(QueueFullException.class, () -> g.submit(prompt(), tokens(3, null),
                     System.nanoTime()));
             assertTrue(full.getMessage().startsWith("queue full: 1 requests"), full.getMessage());
             assertEquals(open, decoder.openSessions.get(), "a refused request allocates no KV cache");
-            release.countDown();
-            assertEquals(4, running.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            running.release();
+            assertEquals(4, running.stream.result().get(10, TimeUnit.SECONDS).generatedTokens());
             assertEquals(3, queued.result().get(10, TimeUnit.SECONDS).generatedTokens(), "no request is lost");
         }
         assertEquals(0, decoder.openSessions.get());
@@ -72,46 +68,52 @@ class BatchedGeneratorTest {
 
     @Test
     void requestsThatJoinTogetherArePrefilledInOnePassAndABadOneFailsAlone() throws Exception {
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         try (BatchedGenerator g = new BatchedGenerator(decoder, 4, 16, Duration.ZERO)) {
-            BatchedGenerator.Stream first = g.submit(prompt(), tokens(2, holdsTheLoop(holding, release)),
-                    System.nanoTime()); // the next requests join at once
-            assertTrue(holding.await(10, TimeUnit.SECONDS));
+            Hold first = Hold.start(g, 2); // the next requests join at once
             BatchedGenerator.Stream a = g.submit(prompt(), tokens(3, null), System.nanoTime());
             BatchedGenerator.Stream b = g.submit(prompt(), tokens(3, null), System.nanoTime());
-            release.countDown();
+            first.release();
             assertEquals(3, a.result().get(10, TimeUnit.SECONDS).generatedTokens());
             assertEquals(3, b.result().get(10, TimeUnit.SECONDS).generatedTokens());
-            assertEquals(2, first.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(2, first.stream.result().get(10, TimeUnit.SECONDS).generatedTokens());
             assertEquals(java.util.List.of(2), decoder.prefillGroups, "the first alone, then a and b in one pass");
 
-            CountDownLatch holding2 = new CountDownLatch(1);
-            CountDownLatch release2 = new CountDownLatch(1);
-            BatchedGenerator.Stream hold = g.submit(prompt(), tokens(2, holdsTheLoop(holding2, release2)),
-                    System.nanoTime());
-            assertTrue(holding2.await(10, TimeUnit.SECONDS));
+            Hold hold = Hold.start(g, 2);
             BatchedGenerator.Stream good = g.submit(prompt(), tokens(3, null), System.nanoTime());
             BatchedGenerator.Stream bad = g.submit(DecoderInput.ofTokens(FakeDecoder.FAILING_TOKEN, 2),
                     tokens(3, null), System.nanoTime());
             BatchedGenerator.Stream good2 = g.submit(prompt(), tokens(3, null), System.nanoTime());
-            release2.countDown();
+            hold.release();
             var e = assertThrows(CompletionException.class, () -> bad.result().join());
             assertTrue(e.getCause().getMessage().contains("token 99 fails"), e.getCause().getMessage());
             assertEquals(3, good.result().get(10, TimeUnit.SECONDS).generatedTokens(), "the group's others go on");
             assertEquals(3, good2.result().get(10, TimeUnit.SECONDS).generatedTokens());
-            assertEquals(2, hold.result().get(10, TimeUnit.SECONDS).generatedTokens());
+            assertEquals(2, hold.stream.result().get(10, TimeUnit.SECONDS).generatedTokens());
             assertEquals(java.util.List.of(2, 3), decoder.prefillGroups);
         }
         assertEquals(0, decoder.openSessions.get());
     }
 
-    /** @return a listener that, at each token, says so and holds the loop thread until released */
-    private static TokenListener holdsTheLoop(CountDownLatch holding, CountDownLatch release) {
-        return (id, text) -> {
-            holding.countDown();
-            await(release); // nothing else joins the batch meanwhile
-        };
+    /** A request whose listener holds the loop thread at each token until released: nothing else joins meanwhile. */
+    private static final class Hold {
+        private final CountDownLatch holding = new CountDownLatch(1);
+        private final CountDownLatch release = new CountDownLatch(1);
+        private BatchedGenerator.Stream stream;
+
+        /** @return a request of {@code tokens} new tokens, started and holding the loop */
+        static Hold start(BatchedGenerator g, int tokens) throws InterruptedException {
+            Hold h = new Hold();
+            h.stream = g.submit(prompt(), tokens(tokens, (id, text) -> {
+                h.holding.countDown();
+                await(h.release);
+            }), System.nanoTime());
+            assertTrue(h.holding.await(10, TimeUnit.SECONDS));
+            return h;
+        }
+
+        void release() {
+            release.countDown();
+        }
     }
 
     private static void await(CountDownLatch latch) {

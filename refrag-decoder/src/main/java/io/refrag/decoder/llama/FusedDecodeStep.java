@@ -21,14 +21,10 @@ final class FusedDecodeStep {
     private static final int PER_LAYER = 10;
 
     private static final String METHODS = String.join("\n",
-            "  def proj(self: __torch__.M, x: Tensor, w: Tensor, b: Tensor, out: int) -> Tensor:",
-            "    s = annotate(List[Optional[number]], [])",
-            "    y = ops.mkldnn._linear_pointwise(x, w, b, \"none\", s, \"\")",
-            "    if y.size(1) != out:",
-            "      y = torch.narrow(y, 1, 0, out)",
-            "    return y",
+            PackedLinear.PROJ_METHOD,
             "  def decode(self: __torch__.M, h0: Tensor, w: List[Tensor], keys: List[Tensor], values: List[Tensor],"
-                + " pasts: List[int], cos: Tensor, sin: Tensor, dims: List[int], eps: float, scaling: float) -> Tensor:",
+                + " pasts: List[int], cos: Tensor, sin: Tensor, dims: List[int], eps: float, scaling: float)"
+                + " -> Tensor:",
             "    heads = dims[0]",
             "    kv_heads = dims[1]",
             "    head_dim = dims[2]",
