@@ -7,8 +7,11 @@ import io.refrag.core.cache.TieredChunkCache;
 import io.refrag.core.chunk.ChunkEmbedder;
 import io.refrag.core.exception.ContextTooLongException;
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.exception.QueueFullException;
 import io.refrag.core.exception.RefragException;
+import io.refrag.core.exception.RequestTimeoutException;
 import io.refrag.core.generate.BatchedGenerator;
+import io.refrag.core.generate.SchedulerStats;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ChunkEncoder;
@@ -17,11 +20,18 @@ import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Projector;
 import io.refrag.core.spi.Providers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -37,6 +47,7 @@ import java.util.function.Function;
 public final class Refrag implements AutoCloseable {
     /** How long {@link #close()} waits for requests in flight. */
     public static final int CLOSE_WAIT_SECONDS = Lifecycle.CLOSE_WAIT_SECONDS;
+    private static final Logger LOG = LoggerFactory.getLogger(Refrag.class);
     private final CausalDecoder decoder;
     private final ChunkEncoder encoder;
     private final Projector projector;
@@ -46,6 +57,7 @@ public final class Refrag implements AutoCloseable {
     private final String defaultPolicy;
     private final Lifecycle lifecycle = new Lifecycle();
     private final RequestPipeline pipeline;
+    private final List<RefragListener> listeners = new CopyOnWriteArrayList<>();
 
     Refrag(RefragBuilder b) {
         this.decoder = b.decoder;
@@ -188,6 +200,26 @@ public final class Refrag implements AutoCloseable {
     }
 
     /**
+     * Embeds texts with the pipeline's encoder: its pooled output, one vector per text (what {@code /v1/embeddings}
+     * serves, so that retrieval and compression share one model). Runs on the calling thread.
+     *
+     * @param texts the texts, each within the encoder's input length
+     * @return one vector of {@link ChunkEncoder#hiddenSize()} values per text
+     * @throws InvalidRequestException if the pipeline has no encoder
+     */
+    public float[][] embed(List<String> texts) {
+        if (encoder == null) {
+            throw new InvalidRequestException("this pipeline has no encoder (a decoder-only pipeline cannot embed)");
+        }
+        return lifecycle.inFlight(() -> encoder.encode(texts));
+    }
+
+    /** @return the encoder's output width, or 0 when the pipeline has no encoder */
+    public int embeddingSize() {
+        return encoder == null ? 0 : encoder.hiddenSize();
+    }
+
+    /**
      * Positions the request takes in full-context mode (BOS, text tokens, every passage token), computed by
      * tokenization alone.
      *
@@ -256,24 +288,67 @@ public final class Refrag implements AutoCloseable {
      */
     public RefragGeneration generateAsync(RefragRequest request, RefragOptions options) {
         lifecycle.admit();
+        BatchedGenerator.Stream stream;
+        long start = System.nanoTime();
+        AtomicReference<RequestPipeline.Prepared> prepared = new AtomicReference<>();
         try {
-            long start = System.nanoTime();
-            AtomicReference<RequestPipeline.Prepared> prepared = new AtomicReference<>();
-            BatchedGenerator.Stream stream = scheduler.submit(() -> {
+            stream = scheduler.submit(() -> {
                 RequestPipeline.Prepared p = pipeline.prepareHere(pipeline.planHere(request, options.k()),
                         request.queryText(), options);
                 prepared.set(p);
                 return p.input();
             }, options.generation(), start);
-            stream.result().whenComplete((g, e) -> lifecycle.release());
-            return new RefragGeneration(stream.result().thenApply(g -> {
-                RequestPipeline.Prepared p = prepared.get();
-                return new RefragResult(g, p.decisions(), p.input().length(), p.plan().fullContextLength(),
-                        p.encodeMillis(), p.policyMillis(), p.cacheHits());
-            }), stream);
         } catch (RuntimeException e) {
             lifecycle.release();
+            ended(null, e);
             throw e;
+        }
+        stream.result().whenComplete((g, e) -> lifecycle.release());
+        CompletableFuture<RefragResult> result = stream.result().thenApply(g -> {
+            RequestPipeline.Prepared p = prepared.get();
+            return new RefragResult(g, p.decisions(), p.input().length(), p.plan().fullContextLength(),
+                    p.encodeMillis(), p.policyMillis(), p.cacheHits());
+        });
+        result.whenComplete(this::ended);
+        return new RefragGeneration(result, stream);
+    }
+
+    /**
+     * Registers a listener for every later request's end.
+     *
+     * @param listener called once per request (see {@link RefragListener})
+     */
+    public void addListener(RefragListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** @param listener a listener {@link #addListener} registered; it hears no later request */
+    public void removeListener(RefragListener listener) {
+        listeners.remove(listener);
+    }
+
+    /** @return the scheduler's load now: requests waiting for a batch slot and requests in the decode batch */
+    public SchedulerStats schedulerStats() {
+        return scheduler.stats();
+    }
+
+    private void ended(RefragResult result, Throwable error) {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        RefragListener.Outcome outcome = cause == null ? RefragListener.Outcome.SUCCESS
+                : cause instanceof CancellationException ? RefragListener.Outcome.CANCELLED
+                : cause instanceof RequestTimeoutException ? RefragListener.Outcome.TIMED_OUT
+                : cause instanceof QueueFullException ? RefragListener.Outcome.REJECTED
+                : cause instanceof InvalidRequestException ? RefragListener.Outcome.INVALID
+                : RefragListener.Outcome.FAILED;
+        for (RefragListener l : listeners) {
+            try {
+                l.onRequestEnd(outcome, result, cause);
+            } catch (RuntimeException e) {
+                LOG.warn("a RefragListener failed; the request is unaffected", e);
+            }
         }
     }
 

@@ -26,9 +26,10 @@ public final class Main {
 
     /** The command tree: sub-commands only, with the usage printed when none is given. */
     @Command(name = "refrag-bench.jar", mixinStandardHelpOptions = true, version = "refrag-bench 0.1.0",
-            description = "REFRAG on the JVM: generate, compare full context with REFRAG, evaluate, train, precompute.",
+            description = "REFRAG on the JVM: generate, compare full context with REFRAG, evaluate, train, precompute, "
+                + "serve.",
             subcommands = {Generate.class, Compare.class, Eval.class, Perplexity.class, Precompute.class,
-                Sample.class, Train.class, Peer.class, Concurrency.class})
+                Sample.class, Train.class, Peer.class, Concurrency.class, Serve.class})
     static final class Root implements Runnable {
         @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
                 description = "print the stack trace of an unexpected failure")
@@ -37,7 +38,7 @@ public final class Main {
         @Override
         public void run() {
             throw new ParameterException(new CommandLine(this), "give a command: generate, compare, eval, perplexity, "
-                    + "precompute, sample or train (--help lists them)");
+                    + "precompute, sample, train or serve (--help lists them)");
         }
     }
 

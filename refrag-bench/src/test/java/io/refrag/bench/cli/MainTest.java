@@ -143,6 +143,40 @@ class MainTest {
     }
 
     @Test
+    void serveAnswersOverHttpUntilInterruptedAndRefusesABadPortFirst() throws Exception {
+        Run badPort = run("serve", "--model", SharedModels.shippedModel().toString(), "--port", "70000");
+        assertEquals(2, badPort.code());
+        assertEquals("refrag: port must be 0-65535, got 70000", badPort.err().strip());
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int[] code = {-1};
+        Thread serving = new Thread(() -> code[0] = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(new String[] {"serve", "--model",
+                    SharedModels.shippedModel().toString(), "--port", "0", "--model-name", "m"}));
+        serving.start();
+        java.util.regex.Matcher port = null;
+        for (int i = 0; i < 600 && (port == null || !port.find(0)); i++) {
+            Thread.sleep(100);
+            port = java.util.regex.Pattern.compile("serving 'm' on http://127.0.0.1:(\\d+)/v1")
+                    .matcher(out.toString(StandardCharsets.UTF_8));
+        }
+        assertTrue(port != null && port.find(0), out.toString(StandardCharsets.UTF_8) + err);
+        var http = java.net.http.HttpClient.newHttpClient();
+        var answer = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                + port.group(1) + "/v1/completions")).POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                "{\"model\": \"m\", \"prompt\": \"Once upon a time\", \"max_tokens\": 5, \"refrag\": {\"passages\": "
+                + "[\"Lily had a red ball.\"]}}")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, answer.statusCode(), answer.body());
+        JsonObject body = JsonParser.parseString(answer.body()).getAsJsonObject();
+        assertEquals(5, body.getAsJsonObject("usage").get("completion_tokens").getAsInt());
+        assertEquals(1, body.getAsJsonObject("refrag").get("total_chunks").getAsInt());
+        serving.interrupt();
+        serving.join(60_000);
+        assertEquals(0, code[0], err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void badCommandLinesExitWithCodeTwoAndOneLine() {
         Run unknownOption = run("generate", "--decoder", stories(), "--prompt", "x", "--temprature", "1");
         assertEquals(2, unknownOption.code());

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 /**
@@ -49,6 +50,9 @@ public final class BatchedGenerator implements AutoCloseable {
     private final BlockingQueue<Stream> joining;
     private final Thread loop;
     private volatile boolean closed;
+    private volatile int activeCount; // requests in the decode batch, as the loop last saw them
+    private final LongAdder steps = new LongAdder();
+    private final LongAdder rows = new LongAdder();
 
     /** A request in the batch: wait for its result, or cancel it. */
     public static final class Stream {
@@ -214,6 +218,11 @@ public final class BatchedGenerator implements AutoCloseable {
         return false;
     }
 
+    /** @return requests waiting for a batch slot, requests in the batch, and decode steps and rows run so far */
+    public SchedulerStats stats() {
+        return new SchedulerStats(joining.size(), activeCount, steps.sum(), rows.sum());
+    }
+
     private void run() {
         List<Stream> active = new ArrayList<>();
         while (!closed || !active.isEmpty() || !joining.isEmpty()) {
@@ -236,9 +245,14 @@ public final class BatchedGenerator implements AutoCloseable {
             prefillTogether(fresh, active);
             active.removeIf(s -> endedEarly(s, now));
             if (!active.isEmpty()) {
+                activeCount = active.size();
+                steps.increment();
+                rows.add(active.size());
                 step(active);
             }
+            activeCount = active.size();
         }
+        activeCount = 0;
         active.forEach(s -> s.fail(new RefragException("the batched generator is closed")));
     }
 
