@@ -2,7 +2,6 @@ package readme;
 
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.EmbeddingModel;
-import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import dev.langchain4j.rag.DefaultRetrievalAugmentor;
 import dev.langchain4j.rag.content.retriever.EmbeddingStoreContentRetriever;
 import dev.langchain4j.service.AiServices;
@@ -11,6 +10,7 @@ import io.refrag.core.Refrag;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.langchain4j.RefragChatModel;
 import io.refrag.langchain4j.RefragContentInjector;
+import io.refrag.langchain4j.RefragEmbeddingModel;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,12 +24,12 @@ public class RagWithLangchain4j {
     public static void main(String[] args) throws Exception {
         Path model = Path.of(args.length > 0 ? args[0] : "models/refrag-stories260k-k8");
         Path corpus = Path.of(args.length > 1 ? args[1] : "../shared/data/corpus_small.txt");
-        EmbeddingModel embedder = new AllMiniLmL6V2EmbeddingModel();
-        InMemoryEmbeddingStore<TextSegment> store = new InMemoryEmbeddingStore<>();
-        List<TextSegment> passages = Files.readAllLines(corpus).stream().map(TextSegment::from).toList();
-        store.addAll(embedder.embedAll(passages).content(), passages);
-
         try (Refrag refrag = Refrag.load(model, ModelOptions.defaults())) {
+            EmbeddingModel embedder = new RefragEmbeddingModel(refrag);      // REFRAG's own encoder: one runtime
+            InMemoryEmbeddingStore<TextSegment> store = new InMemoryEmbeddingStore<>();
+            List<TextSegment> passages = Files.readAllLines(corpus).stream().map(TextSegment::from).toList();
+            store.addAll(embedder.embedAll(passages).content(), passages);
+
             Assistant assistant = AiServices.builder(Assistant.class)
                     .chatModel(RefragChatModel.builder().refrag(refrag).build())
                     .retrievalAugmentor(DefaultRetrievalAugmentor.builder()

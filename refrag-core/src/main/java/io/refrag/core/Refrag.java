@@ -231,6 +231,23 @@ public final class Refrag implements AutoCloseable {
     }
 
     /**
+     * Makes an over-long request fit the decoder with {@code reserved} positions left for the answer, by the opt-in
+     * policy {@link ContextFit} describes: the lowest-ranked passages go first, then k is raised. A request that fits
+     * comes back unchanged. Tokenization only; runs on the calling thread.
+     *
+     * @param request the request
+     * @param options its options
+     * @param reserved positions to keep free for the answer
+     * @return the request that fits, and what was done
+     * @throws ContextTooLongException if one passage at the largest k still does not fit
+     */
+    public ContextFit fit(RefragRequest request, RefragOptions options, int reserved) {
+        int limit = decoder.info().maxPositions() - reserved;
+        return lifecycle.inFlight(() -> ContextFit.fit(request, options, limit,
+                (r, k) -> ContextFit.longest(pipeline.planHere(r, k), options)));
+    }
+
+    /**
      * The leading passages whose full context fits the decoder with room left for the answer: what a front end feeds
      * when it sets full context and REFRAG side by side on the same passages, or trims a retrieval to the decoder.
      *

@@ -2,9 +2,12 @@ package io.refrag.langchain4j;
 
 import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.ChatModel;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
+
+import java.util.List;
 
 /**
  * A langchain4j {@link ChatModel} that answers through a REFRAG pipeline. Retrieved passages that
@@ -30,12 +33,18 @@ public final class RefragChatModel implements ChatModel {
 
     @Override
     public ChatResponse doChat(ChatRequest request) {
-        return chat.response(chat.generate(request, null));
+        RefragChat.Started started = chat.start(request, null);
+        return chat.response(started.generation().join(), started.fit());
     }
 
     @Override
     public ChatRequestParameters defaultRequestParameters() {
         return chat.defaults();
+    }
+
+    @Override
+    public List<ChatModelListener> listeners() {
+        return chat.listeners();
     }
 
     @Override

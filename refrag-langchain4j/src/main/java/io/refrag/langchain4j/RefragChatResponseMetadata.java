@@ -13,15 +13,31 @@ import java.util.Objects;
  */
 public final class RefragChatResponseMetadata extends ChatResponseMetadata {
     private final RefragMetrics refrag;
+    private final Fit fit;
+
+    /**
+     * What the opt-in context fit did to the request ({@link RefragChatBuilder#fitContext}).
+     *
+     * @param droppedPassages the lowest-ranked passages left out
+     * @param k the chunk size used
+     */
+    public record Fit(int droppedPassages, int k) {
+    }
 
     private RefragChatResponseMetadata(Builder builder) {
         super(builder);
         this.refrag = Objects.requireNonNull(builder.refrag, "refrag metrics");
+        this.fit = builder.fit;
     }
 
     /** @return REFRAG's timings and compression for this response */
     public RefragMetrics refrag() {
         return refrag;
+    }
+
+    /** @return what the context fit did, or null when the model does not fit requests */
+    public Fit fit() {
+        return fit;
     }
 
     /** @return a builder */
@@ -31,30 +47,41 @@ public final class RefragChatResponseMetadata extends ChatResponseMetadata {
 
     @Override
     public Builder toBuilder() {
-        return ((Builder) toBuilder(builder())).refrag(refrag);
+        return ((Builder) toBuilder(builder())).refrag(refrag).fit(fit);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof RefragChatResponseMetadata other && super.equals(o) && refrag.equals(other.refrag);
+        return o instanceof RefragChatResponseMetadata other && super.equals(o) && refrag.equals(other.refrag)
+                && Objects.equals(fit, other.fit);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), refrag);
+        return Objects.hash(super.hashCode(), refrag, fit);
     }
 
     @Override
     public String toString() {
         return "RefragChatResponseMetadata{id=" + id() + ", modelName=" + modelName() + ", tokenUsage=" + tokenUsage()
-                + ", finishReason=" + finishReason() + ", refrag=" + ResultJson.toJson(refrag) + "}";
+                + ", finishReason=" + finishReason() + ", refrag=" + ResultJson.toJson(refrag) + (fit == null ? "" : ", fit=" + fit) + "}";
     }
 
     /** Builds {@link RefragChatResponseMetadata}. */
     public static final class Builder extends ChatResponseMetadata.Builder<Builder> {
         private RefragMetrics refrag;
+        private Fit fit;
 
         private Builder() {
+        }
+
+        /**
+         * @param contextFit what the context fit did, or null
+         * @return this builder
+         */
+        public Builder fit(Fit contextFit) {
+            this.fit = contextFit;
+            return this;
         }
 
         /**

@@ -2,6 +2,7 @@ package io.refrag.langchain4j;
 
 import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.PartialResponse;
@@ -10,6 +11,7 @@ import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
 import io.refrag.core.RefragGeneration;
 
+import java.util.List;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -36,9 +38,9 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
     public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
         Handle handle = new Handle();
         PartialResponseContext context = new PartialResponseContext(handle);
-        RefragGeneration generation;
+        RefragChat.Started started;
         try {
-            generation = chat.start(request, (tokenId, delta) -> {
+            started = chat.start(request, (tokenId, delta) -> {
                 if (!delta.isEmpty() && !handle.isCancelled()) {
                     handler.onPartialResponse(new PartialResponse(delta), context);
                 }
@@ -47,13 +49,14 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
             handler.onError(e);
             return;
         }
+        RefragGeneration generation = started.generation();
         handle.running(generation);
         generation.result().whenComplete((result, failure) -> {
             if (handle.isCancelled()) {
                 return;
             }
             if (failure == null) {
-                handler.onCompleteResponse(chat.response(result));
+                handler.onCompleteResponse(chat.response(result, started.fit()));
             } else {
                 handler.onError(failure instanceof CompletionException c && c.getCause() != null ? c.getCause()
                         : failure);
@@ -64,6 +67,11 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
     @Override
     public ChatRequestParameters defaultRequestParameters() {
         return chat.defaults();
+    }
+
+    @Override
+    public List<ChatModelListener> listeners() {
+        return chat.listeners();
     }
 
     @Override

@@ -9,13 +9,17 @@ import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.data.segment.TextSegment;
+import dev.langchain4j.model.chat.listener.ChatModelErrorContext;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
+import dev.langchain4j.model.chat.listener.ChatModelRequestContext;
+import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
 import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.embedding.EmbeddingModel;
-import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.rag.DefaultRetrievalAugmentor;
 import dev.langchain4j.rag.RetrievalAugmentor;
@@ -70,7 +74,7 @@ class RefragLangchain4jIT {
     @BeforeAll
     static void ingest() throws Exception {
         refrag = Refrag.load(SharedModels.shippedModel(), CPU);
-        EmbeddingModel embedder = new AllMiniLmL6V2EmbeddingModel();
+        EmbeddingModel embedder = new RefragEmbeddingModel(refrag); // the pipeline's own encoder
         InMemoryEmbeddingStore<TextSegment> store = new InMemoryEmbeddingStore<>();
         List<TextSegment> segments = Files.readAllLines(SharedModels.path("data/corpus_small.txt")).stream()
                 .filter(l -> !l.isBlank()).map(TextSegment::from).toList();
@@ -220,5 +224,164 @@ class RefragLangchain4jIT {
         var penalty = assertThrows(InvalidRequestException.class, () -> model.chat(ChatRequest.builder()
                 .messages(UserMessage.from(QUESTION)).frequencyPenalty(0.5).build()));
         assertTrue(penalty.getMessage().contains("penalties are not supported"), penalty.getMessage());
+    }
+
+    @Test
+    void builderDefaultsApplyUnderTheRequestsOwnParameters() {
+        RefragChatModel model = RefragChatModel.builder().refrag(refrag).modelName("m")
+                .defaultRequestParameters(ChatRequestParameters.builder().maxOutputTokens(5).temperature(0.0).build())
+                .maxOutputTokens(6).stopSequences(List.of("\u0000never")).build();
+        assertEquals(6, model.defaultRequestParameters().maxOutputTokens(), "a setter overrides the defaults object");
+        assertEquals(0.0, model.defaultRequestParameters().temperature());
+        assertEquals(List.of("\u0000never"), model.defaultRequestParameters().stopSequences());
+        assertEquals(6, model.chat(UserMessage.from(QUESTION)).tokenUsage().outputTokenCount());
+        assertEquals(4, model.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).maxOutputTokens(4)
+                .build()).tokenUsage().outputTokenCount(), "the request's own parameter wins");
+        RefragChatModel plain = RefragChatModel.builder().refrag(refrag).build();
+        assertEquals(refrag.defaults().generation().maxNewTokens(), plain.defaultRequestParameters()
+                .maxOutputTokens(), "without settings, the pipeline's defaults");
+    }
+
+    @Test
+    void listenersHearRequestsResponsesAndErrorsAsWithOtherProviders() throws Exception {
+        List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ChatModelListener listener = new ChatModelListener() {
+            @Override
+            public void onRequest(ChatModelRequestContext c) {
+                heard.add("request " + c.chatRequest().parameters().maxOutputTokens());
+            }
+
+            @Override
+            public void onResponse(ChatModelResponseContext c) {
+                heard.add("response " + c.chatResponse().tokenUsage().outputTokenCount() + " "
+                        + (c.chatResponse().metadata() instanceof RefragChatResponseMetadata));
+            }
+
+            @Override
+            public void onError(ChatModelErrorContext c) {
+                heard.add("error " + c.error().getClass().getSimpleName());
+            }
+        };
+        RefragChatModel model = RefragChatModel.builder().refrag(refrag).maxOutputTokens(3).listeners(List.of(listener))
+                .build();
+        model.chat(UserMessage.from(QUESTION));
+        assertEquals(List.of("request 3", "response 3 true"), heard);
+        heard.clear();
+        assertThrows(InvalidRequestException.class, () -> model.chat(ChatRequest.builder()
+                .messages(UserMessage.from(QUESTION)).frequencyPenalty(0.5).build()));
+        assertEquals(List.of("request 3", "error InvalidRequestException"), heard);
+
+        heard.clear();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        RefragStreamingChatModel streaming = RefragStreamingChatModel.builder().refrag(refrag).maxOutputTokens(2)
+                .listeners(List.of(listener)).build();
+        streaming.chat(List.of(UserMessage.from(QUESTION)), new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(String partial) {
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                done.complete(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                done.completeExceptionally(error);
+            }
+        });
+        done.get(60, TimeUnit.SECONDS);
+        assertTrue(waitFor(() -> heard.size() == 2), heard.toString());
+        assertEquals(List.of("request 2", "response 2 true"), heard);
+    }
+
+    @Test
+    void requestsAndResponsesAreLoggedWhenAsked() {
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            RefragChatModel.builder().refrag(refrag).maxOutputTokens(2).logRequests(true).logResponses(true).build()
+                    .chat(UserMessage.from(QUESTION));
+            RefragChatModel.builder().refrag(refrag).maxOutputTokens(2).build().chat(UserMessage.from("quiet"));
+        } finally {
+            System.setErr(stderr);
+        }
+        String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(log.contains("REFRAG chat request") && log.contains(QUESTION), log);
+        assertTrue(log.contains("REFRAG chat response") && log.contains("decoderInputLength"), log);
+        assertTrue(!log.contains("quiet"), "not logged unless asked: " + log);
+    }
+
+    @Test
+    void theTokenCountEstimatorCountsTheDecodersPositions() {
+        RefragTokenCountEstimator estimator = new RefragTokenCountEstimator(refrag, ChatPromptFormat.plain());
+        assertEquals(refrag.decoder().tokenizer().encode("Once upon a time").length(),
+                estimator.estimateTokenCountInText("Once upon a time"));
+        UserMessage plain = UserMessage.from(QUESTION);
+        RefragRequest asPrompt = ChatPromptFormat.plain().toRequest(List.of(plain));
+        assertEquals(refrag.fullContextTokens(asPrompt) - 1, estimator.estimateTokenCountInMessage(plain));
+        UserMessage withPassages = (UserMessage) new RefragContentInjector().inject(List.of(Content.from("Lily had a "
+                + "red ball and she liked to throw it high in the park.")), plain);
+        assertTrue(estimator.estimateTokenCountInMessage(withPassages) > estimator.estimateTokenCountInMessage(plain)
+                + 10, "passages count, uncompressed");
+        assertEquals(estimator.estimateTokenCountInMessages(List.of(plain, withPassages)),
+                refrag.fullContextTokens(ChatPromptFormat.plain().toRequest(List.of(plain, withPassages))) - 1);
+    }
+
+    @Test
+    void anOverLongRequestFitsWhenAskedAndSaysWhatItDropped() {
+        List<Content> many = new ArrayList<>();
+        for (String line : readCorpus().subList(0, 40)) {
+            many.add(Content.from(line));
+        }
+        UserMessage message = (UserMessage) new RefragContentInjector().inject(many, UserMessage.from(QUESTION));
+        RefragChatModel strict = RefragChatModel.builder().refrag(refrag).maxOutputTokens(4).build();
+        assertThrows(io.refrag.core.exception.ContextTooLongException.class, () -> strict.chat(message));
+        RefragChatModel fitting = RefragChatModel.builder().refrag(refrag).maxOutputTokens(4).fitContext(true).build();
+        ChatResponse r = fitting.chat(message);
+        RefragChatResponseMetadata.Fit fit = ((RefragChatResponseMetadata) r.metadata()).fit();
+        assertTrue(fit.droppedPassages() > 0 && fit.droppedPassages() < 40, fit.toString());
+        assertEquals(4, r.tokenUsage().outputTokenCount());
+        assertTrue(r.tokenUsage().inputTokenCount() + 4 <= refrag.decoder().info().maxPositions());
+        ChatResponse small = fitting.chat(UserMessage.from(QUESTION));
+        assertEquals(new RefragChatResponseMetadata.Fit(0, refrag.defaults().k()),
+                ((RefragChatResponseMetadata) small.metadata()).fit(), "a request that fits is unchanged");
+    }
+
+    @Test
+    void theEmbeddingModelIsThePipelinesEncoderNormalised() {
+        RefragEmbeddingModel embedder = new RefragEmbeddingModel(refrag);
+        assertEquals(384, embedder.dimension());
+        List<Embedding> e = embedder.embedAll(List.of(TextSegment.from("a little girl"), TextSegment.from("a river")))
+                .content();
+        float[][] direct = refrag.embed(List.of("a little girl", "a river"));
+        for (int i = 0; i < 2; i++) {
+            double norm = 0;
+            for (float x : direct[i]) {
+                norm += x * x;
+            }
+            float[] expected = new float[direct[i].length];
+            for (int j = 0; j < expected.length; j++) {
+                expected[j] = (float) (direct[i][j] / Math.sqrt(norm));
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(expected, e.get(i).vector(), 1e-6f);
+        }
+    }
+
+    private static List<String> readCorpus() {
+        try {
+            return Files.readAllLines(SharedModels.path("data/corpus_small.txt")).stream().filter(l -> !l.isBlank())
+                    .toList();
+        } catch (java.io.IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
+
+    private static boolean waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        for (int i = 0; i < 2000 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(5);
+        }
+        return condition.getAsBoolean();
     }
 }

@@ -111,6 +111,19 @@ public final class PromptPlan {
     }
 
     /**
+     * The longest length any choice of {@code budget} expanded chunks can give (the longest chunks expanded): a length
+     * the request cannot exceed, whatever the policy picks.
+     *
+     * @param budget chunks to be expanded
+     * @return positions
+     */
+    public int maxLength(int budget) {
+        int[] lengths = chunks.stream().mapToInt(Chunk::length).sorted().toArray();
+        return textTokens + (chunks.size() - budget) + Arrays.stream(lengths, lengths.length - budget, lengths.length)
+                .sum();
+    }
+
+    /**
      * @param chunk index into {@link #chunks()}
      * @return whether that chunk is fed as its tokens
      */
