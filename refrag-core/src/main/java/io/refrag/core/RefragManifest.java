@@ -12,12 +12,15 @@ import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.Compression;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.model.Pooling;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -48,6 +51,7 @@ import java.util.Set;
  */
 public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling pooling, String policy,
         Path policyFile, int k, double p, Path cacheDir, int cacheEntries) {
+    private static final Logger LOG = LoggerFactory.getLogger(RefragManifest.class);
     /** The manifest's file name inside a REFRAG folder. */
     public static final String FILE_NAME = RefragFolder.MANIFEST;
     /** Default chunk size k ({@link Compression#DEFAULT_K}). */
@@ -164,9 +168,9 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
     public void write(Path folder) {
         Path dir = folder.toAbsolutePath().normalize();
         JsonObject json = new JsonObject();
-        json.addProperty("decoder", relative(dir, decoder));
+        json.addProperty("decoder", model(dir, decoder));
         if (encoder != null) {
-            json.addProperty("encoder", relative(dir, encoder));
+            json.addProperty("encoder", model(dir, encoder));
             json.addProperty("pooling", pooling.name().toLowerCase(Locale.ROOT));
         }
         if (projector != null) {
@@ -183,6 +187,25 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
         }
         json.addProperty("cacheEntries", cacheEntries);
         AtomicFiles.writeString(dir.resolve(FILE_NAME), new GsonBuilder().setPrettyPrinting().create().toJson(json));
+    }
+
+    /**
+     * @return a base model as a portable manifest names it: its Hugging Face id when it was resolved from the hub
+     *     cache, else its path (relative inside the folder; an absolute path elsewhere, which is logged as not
+     *     portable)
+     */
+    private static String model(Path dir, Path p) {
+        Optional<HfModelId> id = HfModelId.ofSnapshot(p);
+        if (id.isPresent()) {
+            return id.get().repo();
+        }
+        String written = relative(dir, p);
+        if (Path.of(written).isAbsolute()) {
+            LOG.warn("{} names {} by its absolute path: the folder is not portable; name the model by its Hugging Face"
+                    + " id (the CLI's hub-import puts a local folder into the cache under an id)", dir.resolve(
+                    FILE_NAME), p);
+        }
+        return written;
     }
 
     private static String relative(Path dir, Path p) {

@@ -3,11 +3,13 @@ package io.refrag.train;
 import io.refrag.core.corpus.CorpusSource;
 import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.core.exception.InvalidRequestException;
+import io.refrag.core.hub.HfHub;
 import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.Compression;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.tensor.Device;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Objects;
@@ -105,13 +107,22 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
      * @return the config
      * @throws InvalidRequestException for a missing required key or a bad value
      */
+    /**
+     * @return a base model: a folder relative to the config, else a Hugging Face id through the environment's hub
+     *     cache (the trained folder then names it by that id, so it stays portable)
+     */
+    private static Path model(Path dir, String value) {
+        Path local = dir.resolve(value);
+        return Files.exists(local) ? local : HfHub.fromEnvironment().resolve(value);
+    }
+
     static TrainingConfig read(JsonConfig c) {
         c.optObject("sampleCorpus").ifPresent(s -> s.requireKnownKeys(Set.of("documents", "tokens", "seed")));
         c.optObject("training").ifPresent(t -> t.requireKnownKeys(OPTION_KEYS));
         Path dir = c.source().toAbsolutePath().getParent();
         Builder b = builder()
-                .setDecoder(dir.resolve(c.requireString("decoder")))
-                .setEncoder(dir.resolve(c.requireString("encoder")))
+                .setDecoder(model(dir, c.requireString("decoder")))
+                .setEncoder(model(dir, c.requireString("encoder")))
                 .setOutput(dir.resolve(c.requireString("output")));
         if (c.has("corpus")) {
             b.setCorpus(TrainingCorpus.read(dir.resolve(c.requireString("corpus"))));

@@ -29,7 +29,8 @@ public final class Main {
             description = "REFRAG on the JVM: generate, compare full context with REFRAG, evaluate, train, precompute, "
                 + "serve.",
             subcommands = {Generate.class, Compare.class, Eval.class, Perplexity.class, Precompute.class,
-                Sample.class, Train.class, Peer.class, Concurrency.class, Serve.class})
+                Sample.class, Train.class, Peer.class, Concurrency.class, Serve.class,
+                HubImport.class})
     static final class Root implements Runnable {
         @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
                 description = "print the stack trace of an unexpected failure")

@@ -143,6 +143,26 @@ class MainTest {
     }
 
     @Test
+    void theShippedModelWorksWhereverItIsCopied() throws Exception {
+        Path copy = tmp.resolve("elsewhere/model");
+        Files.createDirectories(copy);
+        try (var files = Files.list(SharedModels.shippedModel())) {
+            for (Path f : files.toList()) {
+                assertTrue(Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS), "no links: " + f);
+                Files.copy(f, copy.resolve(f.getFileName().toString()));
+            }
+        }
+        Run r = run("generate", "--model", copy.toString(), "--question", "Who is Lily?", "--context-file",
+                copy.resolve("demo-story.txt").toString(), "--max-new-tokens", "4", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, r.json().get("generatedTokens").getAsInt(), r.out());
+        assertTrue(r.json().get("totalChunks").getAsInt() > 0, r.out());
+        String manifest = Files.readString(copy.resolve("refrag.json"));
+        assertTrue(manifest.contains("\"decoder\": \"" + SharedModels.STORIES_ID + "\"")
+                && manifest.contains("\"encoder\": \"" + SharedModels.MINILM_ID + "\""), manifest);
+    }
+
+    @Test
     void serveAnswersOverHttpUntilInterruptedAndRefusesABadPortFirst() throws Exception {
         Run badPort = run("serve", "--model", SharedModels.shippedModel().toString(), "--port", "70000");
         assertEquals(2, badPort.code());

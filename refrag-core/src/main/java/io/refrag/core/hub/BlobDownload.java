@@ -206,13 +206,22 @@ final class BlobDownload {
         if (!f.lfs()) {
             digest.update(("blob " + f.size() + "\0").getBytes(StandardCharsets.US_ASCII));
         }
+        return hash(file, digest).equals(f.etag());
+    }
+
+    /** @return the file's SHA-256, hex: the blob name {@link HfHub#importFolder} gives it */
+    static String sha256Hex(Path file) throws IOException {
+        return hash(file, digest("SHA-256"));
+    }
+
+    private static String hash(Path file, MessageDigest digest) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             byte[] buffer = new byte[1 << 16];
             for (int n; (n = in.read(buffer)) > 0; ) {
                 digest.update(buffer, 0, n);
             }
         }
-        return HexFormat.of().formatHex(digest.digest()).equals(f.etag());
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     private static MessageDigest digest(String algorithm) {

@@ -228,6 +228,70 @@ public final class HfHub {
         return download(id, repo);
     }
 
+    /**
+     * Puts a local model folder into the cache as {@code id}'s revision, so that the id resolves here without network:
+     * how a machine without hub access gets the base models a REFRAG folder names by id (the CLI's {@code hub-import}).
+     * Every file under the folder becomes a blob named by its SHA-256, linked from a snapshot whose commit hash is
+     * derived from the file names and digests, so importing the same files again changes nothing.
+     *
+     * @param id the id the folder is published under ({@code owner/name}, optionally {@code @revision}; not a commit)
+     * @param folder a loadable model: an HF checkpoint or a REFRAG folder
+     * @return the snapshot folder
+     * @throws InvalidRequestException if the folder is not a loadable model, or the id names a commit
+     * @throws ModelLoadException if the cache cannot be written
+     */
+    public Path importFolder(HfModelId id, Path folder) {
+        if (id.isCommit()) {
+            throw new InvalidRequestException("import under a branch or tag name, not a commit hash: " + id);
+        }
+        List<String> missing = Files.isDirectory(folder) ? missingFiles(folder) : List.of("the folder itself");
+        if (!missing.isEmpty()) {
+            throw new InvalidRequestException("cannot import " + folder + " as " + id + ": it lacks " + missing);
+        }
+        Path repo = inside(cacheDir.resolve(id.cacheFolderName()));
+        try {
+            List<Path> files;
+            try (var walk = Files.walk(folder, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+                files = walk.filter(Files::isRegularFile).sorted().toList();
+            }
+            List<String[]> entries = new ArrayList<>();
+            StringBuilder tree = new StringBuilder();
+            for (Path f : files) {
+                String name = folder.relativize(f).toString().replace('\\', '/');
+                String digest = BlobDownload.sha256Hex(f);
+                entries.add(new String[] {name, digest});
+                tree.append(name).append('\0').append(digest).append('\n');
+            }
+            String commit = commitOf(tree.toString());
+            Path snapshot = inside(repo.resolve("snapshots").resolve(commit));
+            for (int i = 0; i < files.size(); i++) {
+                Path blob = inside(repo.resolve("blobs").resolve(entries.get(i)[1]));
+                if (!Files.isRegularFile(blob)) {
+                    Files.createDirectories(blob.getParent());
+                    Path tmp = blob.resolveSibling(AtomicFiles.TEMP_PREFIX + blob.getFileName() + ".tmp");
+                    Files.copy(files.get(i), tmp, StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(tmp, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                }
+                link(createParents(inside(snapshot.resolve(entries.get(i)[0]))), blob);
+            }
+            AtomicFiles.writeString(createParents(inside(repo.resolve("refs").resolve(id.revision()))), commit);
+            return snapshot;
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot import " + folder + " into the Hugging Face cache " + cacheDir + ": "
+                    + e, e);
+        }
+    }
+
+    /** @return a 40-hex commit id for an imported tree: the SHA-1 of its listing */
+    private static String commitOf(String listing) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(listing.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JVM lacks SHA-1", e);
+        }
+    }
+
     /** @return the snapshot a revision names in the cache, or null; a ref that holds no commit hash is ignored */
     private Path cachedSnapshot(Path repo, HfModelId id) {
         String commit = id.revision();

@@ -40,6 +40,28 @@ public record HfModelId(String owner, String name, String revision) {
         return Optional.of(new HfModelId(m.group(1), m.group(2), m.group(3) == null ? "main" : m.group(3)));
     }
 
+    /**
+     * The id whose cache snapshot a folder is, read back from the hub cache's layout
+     * ({@code .../models--owner--name/snapshots/<commit>}): what a manifest writes instead of a machine's cache path.
+     *
+     * @param folder a folder
+     * @return {@code owner/name} at {@code main}, if the folder is a snapshot in a hub cache
+     */
+    public static Optional<HfModelId> ofSnapshot(java.nio.file.Path folder) {
+        java.nio.file.Path p = folder.toAbsolutePath().normalize();
+        if (p.getNameCount() < 3 || !COMMIT.matcher(p.getFileName().toString()).matches()
+                || !p.getParent().getFileName().toString().equals("snapshots")) {
+            return Optional.empty();
+        }
+        String repo = p.getParent().getParent().getFileName().toString();
+        if (!repo.startsWith("models--")) {
+            return Optional.empty();
+        }
+        String rest = repo.substring("models--".length());
+        int cut = rest.indexOf("--");
+        return cut <= 0 ? Optional.empty() : tryParse(rest.substring(0, cut) + "/" + rest.substring(cut + 2));
+    }
+
     /** @return {@code owner/name} */
     public String repo() {
         return owner + "/" + name;

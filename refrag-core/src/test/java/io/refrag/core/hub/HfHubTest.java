@@ -127,4 +127,32 @@ class HfHubTest {
         assertEquals(Path.of(System.getProperty("user.home"), ".cache/huggingface/hub"),
                 HfHub.fromEnvironment(Map.of(), null).cacheDir());
     }
+
+    @Test
+    void aLocalFolderImportsUnderAnIdThatThenResolvesOfflineAndManifestsNameIt() throws Exception {
+        HfHub offline = hub(true);
+        Path stories = io.refrag.core.testing.SharedModels.stories();
+        HfModelId id = HfModelId.tryParse("someone/stories").orElseThrow();
+        Path snapshot = offline.importFolder(id, stories);
+        assertEquals(snapshot, offline.resolve("someone/stories"), "resolves without network");
+        assertEquals(Files.readString(stories.resolve("config.json")), Files.readString(snapshot.resolve(
+                "config.json")));
+        assertEquals(snapshot, offline.importFolder(id, stories), "importing the same files again changes nothing");
+        assertEquals(java.util.Optional.of(id), HfModelId.ofSnapshot(snapshot));
+        assertEquals(java.util.Optional.empty(), HfModelId.ofSnapshot(stories));
+        assertTrue(requests.isEmpty(), "no request reached the hub: " + requests);
+
+        Path folder = Files.createDirectories(tmp.resolve("refrag"));
+        io.refrag.core.RefragManifest.of(snapshot).write(folder);
+        String json = Files.readString(folder.resolve("refrag.json"));
+        assertTrue(json.contains("\"decoder\": \"someone/stories\""), "named by id, not by this cache's path: " + json);
+        assertEquals(snapshot, io.refrag.core.RefragManifest.read(folder, offline).decoder());
+
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        var notAModel = assertThrows(io.refrag.core.exception.InvalidRequestException.class,
+                () -> offline.importFolder(id, empty));
+        assertTrue(notAModel.getMessage().contains("config.json"), notAModel.getMessage());
+        assertThrows(io.refrag.core.exception.InvalidRequestException.class, () -> offline.importFolder(
+                HfModelId.tryParse("someone/stories@" + COMMIT).orElseThrow(), stories));
+    }
 }
