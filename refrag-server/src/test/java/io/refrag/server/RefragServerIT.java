@@ -119,6 +119,37 @@ class RefragServerIT {
     }
 
     @Test
+    void metricsCountRequestsByOutcomeWithTimerHistogramsAndCacheHits() throws Exception {
+        client.chat().completions().create(chat("Who is Tim?", passages, 6).build()); // encodes, then
+        client.chat().completions().create(chat("Who is Tim?", passages, 6).build()); // finds the chunks cached
+        List<String> many = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            many.addAll(passages);
+        }
+        assertThrows(BadRequestException.class, () -> client.chat().completions().create(chat("Who?", null, 4)
+                .putAdditionalBodyProperty("refrag", JsonValue.from(Map.of("passages", many, "full_context", true)))
+                .build())); // refused by the pipeline: an invalid request
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + server.port() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        String m = r.body();
+        assertTrue(metric(m, "refrag_requests_total{outcome=\"success\"}") >= 2, m);
+        assertTrue(metric(m, "refrag_requests_total{outcome=\"invalid\"}") >= 1, m);
+        assertTrue(metric(m, "refrag_ttft_seconds_count") >= 2, m);
+        assertTrue(m.contains("refrag_ttft_seconds_bucket{le="), "a histogram: " + m);
+        assertTrue(metric(m, "refrag_tokens_generated_total") >= 12, m);
+        assertTrue(metric(m, "refrag_chunk_cache_total{result=\"hit\"}") > 0, m);
+        assertTrue(metric(m, "refrag_chunk_cache_total{result=\"miss\"}") > 0, m);
+        assertTrue(metric(m, "refrag_decode_steps_total") > 0 && m.contains("refrag_queue_depth ")
+                && m.contains("refrag_batch_size "), m);
+    }
+
+    private static double metric(String scrape, String name) {
+        return scrape.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(
+                l.substring(name.length() + 1).strip())).findFirst().orElse(-1);
+    }
+
+    @Test
     void aChatWithoutPassagesIsAPlainChat() {
         ChatCompletion c = client.chat().completions().create(chat("Who is Tim?", null, 16).build());
         assertEquals(library("Who is Tim?", null, 16), c.choices().get(0).message().content().orElseThrow());

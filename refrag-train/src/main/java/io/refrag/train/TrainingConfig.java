@@ -4,6 +4,7 @@ import io.refrag.core.corpus.CorpusSource;
 import io.refrag.core.corpus.TrainingCorpus;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.hub.HfHub;
+import io.refrag.core.hub.HfModelId;
 import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.Compression;
 import io.refrag.core.model.Pooling;
@@ -113,7 +114,10 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
      */
     private static Path model(Path dir, String value) {
         Path local = dir.resolve(value);
-        return Files.exists(local) ? local : HfHub.fromEnvironment().resolve(value);
+        if (Files.exists(local) || HfModelId.tryParse(value).isEmpty()) {
+            return local; // a folder (checked when it loads)
+        }
+        return HfHub.fromEnvironment().resolve(value);
     }
 
     static TrainingConfig read(JsonConfig c) {
