@@ -1,13 +1,8 @@
 package io.refrag.langchain4j;
 
-import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.ChatModel;
-import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
-
-import java.util.List;
 
 /**
  * A langchain4j {@link ChatModel} that answers through a REFRAG pipeline. Retrieved passages that
@@ -19,11 +14,9 @@ import java.util.List;
  * ChatModel model = RefragChatModel.builder().refrag(refrag).build();
  * }</pre>
  */
-public final class RefragChatModel implements ChatModel {
-    private final RefragChat chat;
-
+public final class RefragChatModel extends RefragChatModelBase implements ChatModel {
     private RefragChatModel(Builder b) {
-        this.chat = b.chat();
+        super(b);
     }
 
     /** @return a builder */
@@ -35,21 +28,6 @@ public final class RefragChatModel implements ChatModel {
     public ChatResponse doChat(ChatRequest request) {
         RefragChat.Started started = chat.start(request, null);
         return chat.response(started.generation().join(), started.fit());
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return chat.defaults();
-    }
-
-    @Override
-    public List<ChatModelListener> listeners() {
-        return chat.listeners();
-    }
-
-    @Override
-    public ModelProvider provider() {
-        return ModelProvider.OTHER;
     }
 
     /** Builds a {@link RefragChatModel}. */

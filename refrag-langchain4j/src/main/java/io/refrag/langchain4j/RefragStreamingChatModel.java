@@ -1,17 +1,13 @@
 package io.refrag.langchain4j;
 
-import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.StreamingChatModel;
-import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.chat.response.StreamingHandle;
 import io.refrag.core.RefragGeneration;
 
-import java.util.List;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -22,11 +18,9 @@ import java.util.concurrent.CompletionException;
  * request: it leaves the batch at the next decode step, its KV cache is freed, and the handler hears nothing more.
  * Thread-safe; the caller owns and closes the pipeline.
  */
-public final class RefragStreamingChatModel implements StreamingChatModel {
-    private final RefragChat chat;
-
+public final class RefragStreamingChatModel extends RefragChatModelBase implements StreamingChatModel {
     private RefragStreamingChatModel(Builder b) {
-        this.chat = b.chat();
+        super(b);
     }
 
     /** @return a builder */
@@ -62,21 +56,6 @@ public final class RefragStreamingChatModel implements StreamingChatModel {
                         : failure);
             }
         });
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return chat.defaults();
-    }
-
-    @Override
-    public List<ChatModelListener> listeners() {
-        return chat.listeners();
-    }
-
-    @Override
-    public ModelProvider provider() {
-        return ModelProvider.OTHER;
     }
 
     /** Cancels the request, also when asked before the request had started. */

@@ -246,12 +246,12 @@ public final class RefragServer implements AutoCloseable {
             String id = newId(kind);
             long now = Instant.now().getEpochSecond();
             String first = tokens.next();
-            if (first == null) { // ended before any token: an error answers with its status, an empty answer whole
+            if (first == null) { // ended before any text: an error gets its status, an empty answer streams as one
                 RefragResult r = g.join();
-                first = "";
-                tokens.end();
                 startEvents(ctx);
-                writeStreamEnd(ctx.res().getOutputStream(), kind, id, now, req, r, first, true);
+                OutputStream out = ctx.res().getOutputStream();
+                event(out, OpenAiResponses.delta(kind, id, now, options.modelName(), "", true));
+                end(out, kind, id, now, req, r);
                 return;
             }
             startEvents(ctx);
@@ -268,7 +268,7 @@ public final class RefragServer implements AutoCloseable {
                     event(out, OpenAiResponses.error(toApi(e))); // the status is sent: the error goes as an event
                     return;
                 }
-                writeStreamEnd(out, kind, id, now, req, r, null, false);
+                end(out, kind, id, now, req, r);
             } catch (IOException clientGone) {
                 g.cancel();
                 LOG.debug("client went away mid-stream; request cancelled");
@@ -278,11 +278,9 @@ public final class RefragServer implements AutoCloseable {
         }
     }
 
-    private void writeStreamEnd(OutputStream out, OpenAiResponses.Kind kind, String id, long now, OpenAiRequest req,
-            RefragResult r, String emptyFirst, boolean first) throws IOException {
-        if (emptyFirst != null) {
-            event(out, OpenAiResponses.delta(kind, id, now, options.modelName(), emptyFirst, first));
-        }
+    /** Ends a stream: the finish reason and REFRAG's metrics, the usage when asked, then {@code [DONE]}. */
+    private void end(OutputStream out, OpenAiResponses.Kind kind, String id, long now, OpenAiRequest req,
+            RefragResult r) throws IOException {
         event(out, OpenAiResponses.finish(kind, id, now, options.modelName(), r));
         if (req.includeUsage()) {
             event(out, OpenAiResponses.usageChunk(kind, id, now, options.modelName(), r));
