@@ -10,6 +10,7 @@ import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.json.JsonConfig;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Pooling;
+import io.refrag.core.tensor.CpuThreads;
 import io.refrag.core.tensor.Tensors;
 import io.refrag.core.tokenizer.HfTextTokenizer;
 import io.refrag.core.tokenizer.Tokenized;
@@ -43,10 +44,12 @@ public final class BertChunkEncoder implements TrainableEncoder {
     private final Pooling pooling;
     private final Path folder;
     private final boolean trainable;
+    private final CpuThreads threads; // null off the CPU
 
     private BertChunkEncoder(String id, NDManager manager, BertModel model, HfTextTokenizer tokenizer, Pooling pooling,
-            Path folder, boolean trainable) {
+            Path folder, boolean trainable, CpuThreads threads) {
         this.id = id;
+        this.threads = threads;
         this.folder = folder;
         this.trainable = trainable;
         this.manager = manager;
@@ -79,7 +82,10 @@ public final class BertChunkEncoder implements TrainableEncoder {
                     config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(), pooling);
             String id = config.modelType() + ":" + folder.toAbsolutePath().normalize() + ":" + options.precision() + ":"
                     + pooling;
-            return new BertChunkEncoder(id, manager, model, tokenizer, pooling, folder, options.trainable());
+            // its own thread rule: a 384-wide encoder uses the cores even beside a decoder small enough for one thread
+            CpuThreads threads = ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())
+                    ? CpuThreads.forModel(options.threads(), config.hiddenSize()) : null;
+            return new BertChunkEncoder(id, manager, model, tokenizer, pooling, folder, options.trainable(), threads);
         });
     }
 
@@ -115,6 +121,7 @@ public final class BertChunkEncoder implements TrainableEncoder {
 
     @Override
     public float[][] encode(List<String> texts) {
+        beforeWork();
         List<Tokenized> tokens = tokenizer.encodeBatch(texts);
         Integer[] order = new Integer[texts.size()];
         for (int i = 0; i < order.length; i++) {
@@ -167,7 +174,15 @@ public final class BertChunkEncoder implements TrainableEncoder {
         if (texts.isEmpty()) {
             throw new InvalidRequestException("nothing to encode: the text list is empty");
         }
+        beforeWork();
         return forward(m, tokenizer.encodeBatch(texts));
+    }
+
+    /** Gives the calling thread the encoder's intra-op count (the decoder sets its own before its work). */
+    private void beforeWork() {
+        if (threads != null) {
+            threads.beforeWork();
+        }
     }
 
     @Override

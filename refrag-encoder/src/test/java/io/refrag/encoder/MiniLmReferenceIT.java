@@ -1,6 +1,7 @@
 package io.refrag.encoder;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonElement;
@@ -56,6 +57,16 @@ class MiniLmReferenceIT {
                     assertTrue(diff < 1e-4, pooling + " example " + i + " differs by " + diff);
                 }
             }
+        }
+    }
+
+    @Test
+    void theEncoderTakesItsOwnThreadCountBesideASmallDecodersOne() {
+        try (BertChunkEncoder enc = BertChunkEncoder.load(SharedModels.miniLm(), ModelOptions.defaults(), Pooling.CLS)) {
+            io.refrag.core.tensor.Devices.applyIntraOpThreads(1); // as a 64-wide decoder sets it on this thread
+            enc.encode(java.util.List.of("a little girl named Lily"));
+            assertEquals(io.refrag.core.tensor.Devices.intraOpThreads(0, 384),
+                    ai.djl.pytorch.jni.JniUtils.getNumThreads(), "a 384-wide encoder runs on its own count");
         }
     }
 

@@ -47,11 +47,11 @@ public final class CpuThreads {
 
     /**
      * @param explicit threads the model options ask for, or 0 for the library's choice
-     * @param decoderHidden the decoder's hidden size
+     * @param hidden the model's hidden size (a decoder's, or an encoder's for its own work)
      * @return the count {@link Devices#intraOpThreads} gives, adapting to the load when the library chose it
      */
-    public static CpuThreads forDecoder(int explicit, int decoderHidden) {
-        int threads = Devices.intraOpThreads(explicit, decoderHidden);
+    public static CpuThreads forModel(int explicit, int hidden) {
+        int threads = Devices.intraOpThreads(explicit, hidden);
         boolean userChose = explicit > 0 || System.getProperty(Devices.NUM_THREADS) != null
                 || System.getenv("OMP_NUM_THREADS") != null;
         return new CpuThreads(threads, !userChose && threads > 1, new MxBeanSampler());

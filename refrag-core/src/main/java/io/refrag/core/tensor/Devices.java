@@ -77,21 +77,21 @@ public final class Devices {
     }
 
     /**
-     * The intra-op thread count for a decoder on the CPU, chosen by the library unless the user chose.
+     * The intra-op thread count for a model on the CPU, chosen by the library unless the user chose.
      *
      * @param explicit threads the model options ask for, or 0 for the library's choice
-     * @param decoderHidden the decoder's hidden size
+     * @param hidden the model's hidden size
      * @return {@code explicit} when {@code > 0}; else {@value #NUM_THREADS} or {@code OMP_NUM_THREADS} when set; else
-     *     1 for a decoder of hidden size {@code <=} {@value #SMALL_HIDDEN}; else the available processors
+     *     1 for a model of hidden size {@code <=} {@value #SMALL_HIDDEN}; else the available processors
      */
-    public static int intraOpThreads(int explicit, int decoderHidden) {
+    public static int intraOpThreads(int explicit, int hidden) {
         if (explicit > 0) {
             return explicit;
         }
         if (System.getProperty(NUM_THREADS) != null || System.getenv("OMP_NUM_THREADS") != null) {
             return cpuThreads();
         }
-        return decoderHidden <= SMALL_HIDDEN ? 1 : Runtime.getRuntime().availableProcessors();
+        return hidden <= SMALL_HIDDEN ? 1 : Runtime.getRuntime().availableProcessors();
     }
 
     /**

@@ -45,15 +45,15 @@ class CpuThreadsTest {
 
     @Test
     void aCountTheUserChoseIsKept() {
-        CpuThreads explicit = CpuThreads.forDecoder(3, 1024);
+        CpuThreads explicit = CpuThreads.forModel(3, 1024);
         assertFalse(explicit.adaptive());
         assertEquals(3, explicit.chosen());
-        CpuThreads small = CpuThreads.forDecoder(0, 64);
+        CpuThreads small = CpuThreads.forModel(0, 64);
         assertEquals(1, small.chosen());
         assertFalse(small.adaptive()); // one thread has nothing to give up
         boolean libraryChooses = System.getenv("OMP_NUM_THREADS") == null
                 && System.getProperty(Devices.NUM_THREADS) == null;
         assertEquals(libraryChooses && Runtime.getRuntime().availableProcessors() > 1,
-                CpuThreads.forDecoder(0, 1024).adaptive());
+                CpuThreads.forModel(0, 1024).adaptive());
     }
 }

@@ -93,7 +93,7 @@ public final class LlamaDecoder implements TrainableDecoder {
     static LlamaDecoder load(Path folder, JsonConfig hf, ModelOptions options) {
         LlamaConfig config = LlamaConfig.from(hf);
         boolean cpu = Device.Type.CPU.equals(Devices.resolve(options.device()).getDeviceType());
-        CpuThreads threads = cpu ? CpuThreads.forDecoder(options.threads(), config.hiddenSize()) : null;
+        CpuThreads threads = cpu ? CpuThreads.forModel(options.threads(), config.hiddenSize()) : null;
         if (cpu) {
             Devices.applyIntraOpThreads(threads.chosen()); // on the caller's thread, which goes on to serve or train
         }
