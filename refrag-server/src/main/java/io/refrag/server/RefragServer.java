@@ -69,6 +69,7 @@ public final class RefragServer implements AutoCloseable {
     private final ChatPromptFormat format;
     private final ServerOptions options;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final RefragMeters meters;
     private final Semaphore admitted;
     private final Set<RefragGeneration> running = ConcurrentHashMap.newKeySet();
     private final Exchanges exchanges = new Exchanges();
@@ -81,7 +82,8 @@ public final class RefragServer implements AutoCloseable {
         this.format = format;
         this.options = options;
         this.admitted = new Semaphore(options.maxRequests());
-        new RefragMeters(refrag).bindTo(registry);
+        this.meters = new RefragMeters(refrag);
+        meters.bindTo(registry);
         this.app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.http.maxRequestSize = options.maxBodyBytes();
@@ -138,6 +140,7 @@ public final class RefragServer implements AutoCloseable {
         try {
             server.app.start();
         } catch (RuntimeException e) {
+            server.meters.close();
             throw new RefragException("cannot start the server on " + options.host() + ":" + options.port() + ": "
                     + e.getMessage(), e);
         }
@@ -397,6 +400,7 @@ public final class RefragServer implements AutoCloseable {
             interrupted = true;
         }
         app.stop();
+        meters.close();
         registry.close();
         if (interrupted) {
             Thread.currentThread().interrupt();

@@ -262,6 +262,13 @@ class RefragServerIT {
     }
 
     @Test
+    void aPortInUseIsRefusedWithTheAddress() {
+        var e = assertThrows(io.refrag.core.exception.RefragException.class, () -> RefragServer.start(refrag,
+                ChatPromptFormat.plain(), ServerOptions.defaults().withPort(server.port())));
+        assertTrue(e.getMessage().contains("cannot start the server on 127.0.0.1:" + server.port()), e.getMessage());
+    }
+
+    @Test
     void pastItsLimitTheServerAnswers429AndHealthShowsTheQueue() throws Exception {
         try (RefragServer small = RefragServer.start(refrag, ChatPromptFormat.plain(), ServerOptions.defaults()
                 .withPort(0).withModelName(MODEL).withMaxRequests(1))) {

@@ -20,7 +20,7 @@ import java.util.Objects;
  * Micrometer is an optional dependency of {@code refrag-core}: add {@code io.micrometer:micrometer-core} to use this.
  *
  * <pre>{@code
- * new RefragMeters(refrag).bindTo(registry);
+ * new RefragMeters(refrag).bindTo(registry);   // close() it to stop recording before the pipeline closes
  * }</pre>
  *
  * <table>
@@ -38,8 +38,9 @@ import java.util.Objects;
  *   chunks served by the chunk-embedding cache, or encoded</td></tr>
  * </table>
  */
-public final class RefragMeters implements MeterBinder {
+public final class RefragMeters implements MeterBinder, AutoCloseable {
     private final Refrag refrag;
+    private final java.util.List<RefragListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** @param refrag the pipeline to measure */
     public RefragMeters(Refrag refrag) {
@@ -76,12 +77,21 @@ public final class RefragMeters implements MeterBinder {
                 .description("decode steps run").register(registry);
         FunctionCounter.builder("refrag.decode.rows", refrag, r -> r.schedulerStats().decodeRows())
                 .description("rows over all decode steps").register(registry);
-        refrag.addListener((outcome, result, error) -> {
+        RefragListener listener = (outcome, result, error) -> {
             requests.get(outcome).increment();
             if (result != null) {
                 record(result, ttft, ttit, tokens, hits, misses);
             }
-        });
+        };
+        listeners.add(listener);
+        refrag.addListener(listener);
+    }
+
+    /** Stops recording: the pipeline no longer calls this binder (the meters stay in their registries). */
+    @Override
+    public void close() {
+        listeners.forEach(refrag::removeListener);
+        listeners.clear();
     }
 
     private static void record(RefragResult r, Timer ttft, Timer ttit, Counter tokens, Counter hits, Counter misses) {
