@@ -243,6 +243,12 @@ class MainTest {
 
         assertEquals(2, run("bogus").code());
         assertEquals(2, run().code());
+        Run badId = run("hub-import", "--from", stories(), "--id", "no-slash");
+        assertEquals(2, badId.code());
+        assertEquals("refrag: hub-import: --id must be owner/name[@revision], got 'no-slash'", badId.err().strip());
+        Run notAModel = run("hub-import", "--from", tmp.toString(), "--id", "a/b");
+        assertEquals(2, notAModel.code());
+        assertTrue(notAModel.err().contains("lacks [config.json"), notAModel.err());
         Run noTask = run("train", "--config", "x.json");
         assertEquals(2, noTask.code());
         assertTrue(noTask.err().contains("train: Missing required parameter: 'reconstruct|cpt|policy'"),
