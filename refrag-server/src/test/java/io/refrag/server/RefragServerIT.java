@@ -189,6 +189,11 @@ class RefragServerIT {
         String alone = refrag.generate(RefragRequest.builder().context(passages).text("Once upon a time").build(),
                 options).text();
         assertEquals(alone, c.choices().get(0).text());
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<Completion> s = client.completions().createStreaming(params)) {
+            s.stream().forEach(chunk -> chunk.choices().forEach(ch -> streamed.append(ch.text())));
+        }
+        assertEquals(alone, streamed.toString(), "streamed completions: the same text");
     }
 
     @Test
