@@ -115,7 +115,7 @@ record OpenAiRequest(RefragRequest request, RefragOptions options, boolean strea
             throw ApiException.invalid(null, "the request body must be a JSON object");
         }
         JsonNode n = body.get("n");
-        if (n != null && !(n.isInt() && n.asInt() == 1)) {
+        if (n != null && !n.isNull() && !(n.isInt() && n.asInt() == 1)) {
             throw ApiException.invalid("n", "'n' must be 1: REFRAG generates one choice per request");
         }
         JsonNode tools = body.get("tools");

@@ -257,6 +257,9 @@ class RefragServerIT {
             assertTrue(r.body().startsWith("{\"error\":{\"message\":"), r.body());
             assertFalse(r.body().contains("\tat ") || r.body().contains("Exception"), r.body());
         }
+        HttpResponse<String> nulls = post(http, "/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"x\"}], \"n\": null, \"tools\": null, \"stop\": null, \"max_tokens\": 2}");
+        assertEquals(200, nulls.statusCode(), "null means absent: " + nulls.body());
         HttpResponse<String> big = post(http, "/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", "
                 + "\"content\": \"" + "x".repeat(300 * 1024) + "\"}]}");
         assertEquals(413, big.statusCode(), big.body());
