@@ -15,12 +15,11 @@ import java.util.function.ToIntBiFunction;
  * counted at their full length.
  *
  * @param request the request that fits (the original one when nothing was needed)
- * @param options its options ({@code k} raised where that was needed)
+ * @param options its options ({@code k} raised where that was needed: {@code options().k()} is the chunk size used)
  * @param droppedPassages passages left out
- * @param k the chunk size used
  * @param length the request's longest decoder length after fitting
  */
-public record ContextFit(RefragRequest request, RefragOptions options, int droppedPassages, int k, int length) {
+public record ContextFit(RefragRequest request, RefragOptions options, int droppedPassages, int length) {
     /** The largest chunk size the fit raises k to (the paper's largest). */
     public static final int LARGEST_K = 32;
 
@@ -36,7 +35,7 @@ public record ContextFit(RefragRequest request, RefragOptions options, int dropp
             ToIntBiFunction<RefragRequest, Integer> measure) {
         int length = measure.applyAsInt(request, options.k());
         if (length <= limit) {
-            return new ContextFit(request, options, 0, options.k(), length);
+            return new ContextFit(request, options, 0, length);
         }
         List<List<String>> contexts = new ArrayList<>();
         for (RefragRequest.Segment s : request.segments()) {
@@ -61,7 +60,7 @@ public record ContextFit(RefragRequest request, RefragOptions options, int dropp
                     + length + " positions, " + limit + " allowed", length, limit);
         }
         RefragOptions fittedOptions = k == options.k() ? options : options.toBuilder().optK(k).build();
-        return new ContextFit(fitted, fittedOptions, dropped, k, length);
+        return new ContextFit(fitted, fittedOptions, dropped, length);
     }
 
     /** Drops one passage: the last of the earliest context holding more than it must keep; false if none can go. */
@@ -79,12 +78,15 @@ public record ContextFit(RefragRequest request, RefragOptions options, int dropp
 
     private static RefragRequest rebuild(RefragRequest request, List<List<String>> contexts) {
         RefragRequest.Builder b = RefragRequest.builder();
-        int i = 0;
+        int next = 0;
         for (RefragRequest.Segment s : request.segments()) {
             if (s instanceof RefragRequest.Text t) {
                 b.text(t.text());
-            } else if (!contexts.get(i++).isEmpty()) {
-                b.context(contexts.get(i - 1));
+            } else {
+                List<String> kept = contexts.get(next++);
+                if (!kept.isEmpty()) {
+                    b.context(kept);
+                }
             }
         }
         return b.build();

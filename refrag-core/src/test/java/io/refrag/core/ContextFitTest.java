@@ -45,7 +45,7 @@ class ContextFitTest {
         assertEquals(1, fit.request().segments().stream().filter(s -> s instanceof RefragRequest.Context).count(),
                 "the older turn's context is gone");
         assertEquals(List.of("n1", "n2", "n3"), passages(fit.request(), 0));
-        assertEquals(8, fit.k());
+        assertEquals(8, fit.options().k());
     }
 
     @Test
@@ -53,7 +53,6 @@ class ContextFitTest {
         ContextFit fit = ContextFit.fit(twoTurns(2, 2), RefragOptions.builder().optK(8).build(), 10 + 3, MEASURE);
         assertEquals(3, fit.droppedPassages(), "down to one passage in the last context");
         assertEquals(List.of("n1"), passages(fit.request(), 0));
-        assertEquals(32, fit.k());
         assertEquals(32, fit.options().k());
         assertEquals(12, fit.length());
         assertTrue(fit.length() <= 13);

@@ -120,9 +120,9 @@ final class RefragChat {
         if (fitContext) {
             int reserved = Math.min(generation.maxNewTokens(), refrag.decoder().info().maxPositions() / 4);
             fit = refrag.fit(prompt, options, reserved);
-            if (fit.droppedPassages() > 0 || fit.k() != options.k()) {
+            if (fit.droppedPassages() > 0 || fit.options().k() != options.k()) {
                 LOG.info("REFRAG fitted a long chat request: {} passage(s) dropped, k {} (was {}), {} positions",
-                        fit.droppedPassages(), fit.k(), options.k(), fit.length());
+                        fit.droppedPassages(), fit.options().k(), options.k(), fit.length());
             }
             prompt = fit.request();
             options = fit.options();
@@ -147,7 +147,8 @@ final class RefragChat {
                 .tokenUsage(new TokenUsage(r.decoderInputLength(), r.generation().generatedTokens()))
                 .finishReason(finish)
                 .refrag(r.metrics())
-                .fit(fit == null ? null : new RefragChatResponseMetadata.Fit(fit.droppedPassages(), fit.k()))
+                .fit(fit == null ? null : new RefragChatResponseMetadata.Fit(fit.droppedPassages(),
+                        fit.options().k()))
                 .build();
         ChatResponse response = ChatResponse.builder().aiMessage(AiMessage.from(r.text())).metadata(metadata).build();
         if (logResponses) {

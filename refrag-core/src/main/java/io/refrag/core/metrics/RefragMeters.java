@@ -34,8 +34,9 @@ import java.util.Objects;
  *   requests in the decode batch</td></tr>
  *   <tr><td>{@code refrag.decode.steps}, {@code refrag.decode.rows} (counters)</td><td>decode steps and the rows they
  *   ran: their rates' ratio is the mean batch size</td></tr>
- *   <tr><td>{@code refrag.chunk.cache} (counter, tag {@code result} = {@code hit} / {@code miss})</td><td>compressed
- *   chunks served by the chunk-embedding cache, or encoded</td></tr>
+ *   <tr><td>{@code refrag.chunk.cache} (counter, tag {@code result} = {@code hit} / {@code miss})</td><td>lookups in
+ *   the pipeline's chunk-embedding cache, as the cache counts them
+ *   ({@link io.refrag.core.cache.ChunkEmbeddingCache#hits})</td></tr>
  * </table>
  */
 public final class RefragMeters implements MeterBinder, AutoCloseable {
@@ -65,10 +66,10 @@ public final class RefragMeters implements MeterBinder, AutoCloseable {
                 .publishPercentileHistogram().register(registry);
         Counter tokens = Counter.builder("refrag.tokens.generated").description("tokens generated")
                 .register(registry);
-        Counter hits = Counter.builder("refrag.chunk.cache").tag("result", "hit")
-                .description("compressed chunks by where their embedding came from").register(registry);
-        Counter misses = Counter.builder("refrag.chunk.cache").tag("result", "miss")
-                .description("compressed chunks by where their embedding came from").register(registry);
+        FunctionCounter.builder("refrag.chunk.cache", refrag, r -> r.cache().hits()).tag("result", "hit")
+                .description("chunk-embedding cache lookups by result").register(registry);
+        FunctionCounter.builder("refrag.chunk.cache", refrag, r -> r.cache().misses()).tag("result", "miss")
+                .description("chunk-embedding cache lookups by result").register(registry);
         Gauge.builder("refrag.queue.depth", refrag, r -> r.schedulerStats().queued())
                 .description("requests waiting for a batch slot").register(registry);
         Gauge.builder("refrag.batch.size", refrag, r -> r.schedulerStats().active())
@@ -80,7 +81,7 @@ public final class RefragMeters implements MeterBinder, AutoCloseable {
         RefragListener listener = (outcome, result, error) -> {
             requests.get(outcome).increment();
             if (result != null) {
-                record(result, ttft, ttit, tokens, hits, misses);
+                record(result, ttft, ttit, tokens);
             }
         };
         listeners.add(listener);
@@ -94,15 +95,12 @@ public final class RefragMeters implements MeterBinder, AutoCloseable {
         listeners.clear();
     }
 
-    private static void record(RefragResult r, Timer ttft, Timer ttit, Counter tokens, Counter hits, Counter misses) {
+    private static void record(RefragResult r, Timer ttft, Timer ttit, Counter tokens) {
         var m = r.generation().metrics();
         ttft.record(Duration.ofNanos(Math.round(m.ttftMillis() * 1e6)));
         if (r.generation().generatedTokens() > 1) {
             ttit.record(Duration.ofNanos(Math.round(m.ttitMillis() * 1e6)));
         }
         tokens.increment(r.generation().generatedTokens());
-        int compressed = r.totalChunks() - r.expandedChunks();
-        hits.increment(r.cacheHits());
-        misses.increment(Math.max(0, compressed - r.cacheHits()));
     }
 }

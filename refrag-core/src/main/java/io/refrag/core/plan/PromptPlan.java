@@ -106,8 +106,7 @@ public final class PromptPlan {
      * @return positions
      */
     public int minLength(int budget) {
-        int[] shortest = chunks.stream().mapToInt(Chunk::length).sorted().toArray();
-        return textTokens + (chunks.size() - budget) + Arrays.stream(shortest, 0, budget).sum();
+        return lengthExpanding(budget, false);
     }
 
     /**
@@ -118,9 +117,14 @@ public final class PromptPlan {
      * @return positions
      */
     public int maxLength(int budget) {
+        return lengthExpanding(budget, true);
+    }
+
+    /** @return the length with {@code budget} chunks expanded, the longest ones or the shortest, the rest compressed */
+    private int lengthExpanding(int budget, boolean longest) {
         int[] lengths = chunks.stream().mapToInt(Chunk::length).sorted().toArray();
-        return textTokens + (chunks.size() - budget) + Arrays.stream(lengths, lengths.length - budget, lengths.length)
-                .sum();
+        int from = longest ? lengths.length - budget : 0;
+        return textTokens + (chunks.size() - budget) + Arrays.stream(lengths, from, from + budget).sum();
     }
 
     /**
