@@ -1,6 +1,7 @@
 package io.refrag.core;
 
 import io.refrag.core.cache.ChunkEmbeddingCache;
+import io.refrag.core.cache.ChunkStore;
 import io.refrag.core.cache.DiskChunkCache;
 import io.refrag.core.cache.LruChunkCache;
 import io.refrag.core.cache.TieredChunkCache;
@@ -27,6 +28,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -52,6 +54,7 @@ public final class Refrag implements AutoCloseable {
     private final ChunkEncoder encoder;
     private final Projector projector;
     private final ChunkEmbeddingCache cache;
+    private final ChunkStore chunkStore;
     private final BatchedGenerator scheduler; // runs every request's native work on one thread, batching decode steps
     private final RefragOptions defaults;
     private final String defaultPolicy;
@@ -64,6 +67,7 @@ public final class Refrag implements AutoCloseable {
         this.encoder = b.encoder;
         this.projector = b.projector;
         this.cache = b.cache;
+        this.chunkStore = b.openedStore;
         this.scheduler = new BatchedGenerator(b.decoder, b.maxBatch, b.maxQueue, b.requestTimeout);
         this.defaults = b.defaults;
         this.defaultPolicy = b.policyName;
@@ -130,6 +134,7 @@ public final class Refrag implements AutoCloseable {
             b.optCache(m.cacheDir() == null ? memory
                     : new TieredChunkCache(memory, new DiskChunkCache(m.cacheDir(), b.decoder.info().hiddenSize(),
                             1024)));
+            b.optChunkStore(m.chunkStore());
             refrag = b.build();
         } catch (RuntimeException e) {
             b.closeParts();
@@ -154,6 +159,13 @@ public final class Refrag implements AutoCloseable {
     /** @return the chunk-embedding cache */
     public ChunkEmbeddingCache cache() {
         return cache;
+    }
+
+    /**
+     * @return the chunk store read below the cache (its hit, miss and damaged-entry counts), if the pipeline reads one
+     */
+    public Optional<ChunkStore> chunkStore() {
+        return Optional.ofNullable(chunkStore);
     }
 
     /** @return the name of the policy requests use unless their options name one */

@@ -1,7 +1,10 @@
 package io.refrag.core;
 
 import io.refrag.core.cache.ChunkEmbeddingCache;
+import io.refrag.core.cache.ChunkStore;
+import io.refrag.core.cache.ChunkStoreFingerprint;
 import io.refrag.core.cache.LruChunkCache;
+import io.refrag.core.cache.TieredChunkCache;
 import io.refrag.core.exception.Closeables;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.generate.BatchedGenerator;
@@ -29,6 +32,8 @@ public final class RefragBuilder {
     String policyName = PolicyNames.NONE;
     Path policyFile;
     ChunkEmbeddingCache cache;
+    Path chunkStore;
+    ChunkStore openedStore;
     int maxBatch = DEFAULT_MAX_BATCH;
     int maxQueue = BatchedGenerator.DEFAULT_MAX_QUEUE;
     Duration requestTimeout = Duration.ZERO;
@@ -161,6 +166,20 @@ public final class RefragBuilder {
     }
 
     /**
+     * Reads a chunk store (written once for a corpus by refrag-spark's job, shared by every replica) as a read-only
+     * tier below the cache: lookups try the cache, then the store, then encode. The store must have been built for
+     * this pipeline's decoder tokenizer, encoder, projector and default k (its fingerprint); {@link #build()} refuses
+     * it otherwise.
+     *
+     * @param store the store's folder, or null for none
+     * @return this builder
+     */
+    public RefragBuilder optChunkStore(Path store) {
+        this.chunkStore = store;
+        return this;
+    }
+
+    /**
      * @param o device and precision for parts the pipeline creates (projector, policies)
      * @return this builder
      */
@@ -192,6 +211,14 @@ public final class RefragBuilder {
         }
         if (cache == null) {
             cache = new LruChunkCache(100_000);
+        }
+        if (chunkStore != null) {
+            if (encoder == null) {
+                throw new InvalidRequestException("a chunk store holds chunk embeddings: it needs an encoder");
+            }
+            openedStore = ChunkStore.open(chunkStore, ChunkStoreFingerprint.of(decoder.tokenizer(), encoder, projector,
+                    defaults.k()));
+            cache = new TieredChunkCache(cache, openedStore);
         }
         return new Refrag(this);
     }

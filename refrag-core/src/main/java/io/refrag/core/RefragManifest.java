@@ -29,7 +29,7 @@ import java.util.Set;
  * <pre>{@code
  * {"decoder": "decoder", "encoder": "encoder", "projector": "projector.safetensors", "pooling": "cls",
  *  "policy": "learned", "policyFile": "policy.safetensors", "k": 16, "p": 0.25,
- *  "cacheDir": "chunk-cache", "cacheEntries": 100000}
+ *  "cacheDir": "chunk-cache", "cacheEntries": 100000, "chunkStore": "/mnt/stores/corpus-k8"}
  * }</pre>
  * Only {@code decoder} is required. {@code decoder} and {@code encoder} may name a Hugging Face id
  * ({@code owner/name[@revision]}) instead of a folder. A relative path resolves inside the folder and may not leave it ({@code ../} is
@@ -48,9 +48,10 @@ import java.util.Set;
  * @param p default expansion fraction
  * @param cacheDir persistent chunk-embedding cache folder, or null for memory only
  * @param cacheEntries in-memory cache entries
+ * @param chunkStore a chunk store (written by refrag-spark's corpus job) read as a tier below the caches, or null
  */
 public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling pooling, String policy,
-        Path policyFile, int k, double p, Path cacheDir, int cacheEntries) {
+        Path policyFile, int k, double p, Path cacheDir, int cacheEntries, Path chunkStore) {
     private static final Logger LOG = LoggerFactory.getLogger(RefragManifest.class);
     /** The manifest's file name inside a REFRAG folder. */
     public static final String FILE_NAME = RefragFolder.MANIFEST;
@@ -64,7 +65,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
     public static final int DEFAULT_CACHE_ENTRIES = 100_000;
     /** The keys {@value #FILE_NAME} may hold. */
     public static final Set<String> KEYS = Set.of("decoder", "encoder", "projector", "pooling", "policy", "policyFile",
-            "k", "p", "cacheDir", "cacheEntries");
+            "k", "p", "cacheDir", "cacheEntries", "chunkStore");
 
     /** Checks the fields; messages name the field and the allowed values. */
     public RefragManifest {
@@ -87,7 +88,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public static RefragManifest of(Path decoder) {
         return new RefragManifest(decoder, null, null, DEFAULT_POOLING, PolicyNames.NONE, null, DEFAULT_K, DEFAULT_P,
-                null, DEFAULT_CACHE_ENTRIES);
+                null, DEFAULT_CACHE_ENTRIES, null);
     }
 
     /**
@@ -127,7 +128,8 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
                 c.optInt("k").orElse(DEFAULT_K),
                 c.optDouble("p", DEFAULT_P),
                 c.optString("cacheDir").map(v -> inside(file, "cacheDir", v)).orElse(null),
-                c.optInt("cacheEntries").orElse(DEFAULT_CACHE_ENTRIES));
+                c.optInt("cacheEntries").orElse(DEFAULT_CACHE_ENTRIES),
+                c.optString("chunkStore").map(v -> inside(file, "chunkStore", v)).orElse(null));
     }
 
     /** A model folder: a path of the manifest when it exists, else a Hugging Face id when it is one. */
@@ -186,6 +188,9 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
             json.addProperty("cacheDir", relative(dir, cacheDir));
         }
         json.addProperty("cacheEntries", cacheEntries);
+        if (chunkStore != null) {
+            json.addProperty("chunkStore", relative(dir, chunkStore));
+        }
         AtomicFiles.writeString(dir.resolve(FILE_NAME), new GsonBuilder().setPrettyPrinting().create().toJson(json));
     }
 
@@ -220,7 +225,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withEncoder(Path folder, Pooling chunkPooling) {
         return new RefragManifest(decoder, folder, projector, chunkPooling, policy, policyFile, k, p, cacheDir,
-                cacheEntries);
+                cacheEntries, chunkStore);
     }
 
     /**
@@ -228,7 +233,8 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      * @return this manifest with that projector
      */
     public RefragManifest withProjector(Path file) {
-        return new RefragManifest(decoder, encoder, file, pooling, policy, policyFile, k, p, cacheDir, cacheEntries);
+        return new RefragManifest(decoder, encoder, file, pooling, policy, policyFile, k, p, cacheDir, cacheEntries,
+                chunkStore);
     }
 
     /**
@@ -237,7 +243,8 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      * @return this manifest with that policy
      */
     public RefragManifest withPolicy(String name, Path file) {
-        return new RefragManifest(decoder, encoder, projector, pooling, name, file, k, p, cacheDir, cacheEntries);
+        return new RefragManifest(decoder, encoder, projector, pooling, name, file, k, p, cacheDir, cacheEntries,
+                chunkStore);
     }
 
     /**
@@ -247,7 +254,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withDefaults(int chunkSize, double fraction) {
         return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, chunkSize, fraction,
-                cacheDir, cacheEntries);
+                cacheDir, cacheEntries, chunkStore);
     }
 
     /**
@@ -255,6 +262,16 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      * @return this manifest with that cache
      */
     public RefragManifest withCacheDir(Path folder) {
-        return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, k, p, folder, cacheEntries);
+        return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, k, p, folder, cacheEntries,
+                chunkStore);
+    }
+
+    /**
+     * @param store a chunk store folder, or null for none
+     * @return this manifest reading that store
+     */
+    public RefragManifest withChunkStore(Path store) {
+        return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, k, p, cacheDir,
+                cacheEntries, store);
     }
 }

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.refrag.core.checkpoint.Checkpoints;
+import io.refrag.core.checkpoint.Checksums;
+import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.json.JsonConfig;
@@ -19,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -80,13 +83,22 @@ public final class BertChunkEncoder implements TrainableEncoder {
             }
             LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling", config.modelType(), folder,
                     config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(), pooling);
-            String id = config.modelType() + ":" + folder.toAbsolutePath().normalize() + ":" + options.precision() + ":"
-                    + pooling;
+            String id = config.modelType() + ":" + contentHash(folder) + ":" + options.precision() + ":" + pooling;
             // its own thread rule: a 384-wide encoder uses the cores even beside a decoder small enough for one thread
             CpuThreads threads = ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())
                     ? CpuThreads.forModel(options.threads(), config.hiddenSize()) : null;
             return new BertChunkEncoder(id, manager, model, tokenizer, pooling, folder, options.trainable(), threads);
         });
+    }
+
+    /**
+     * The id names the model by content, not by path, so that chunk embeddings cached or stored for it are found
+     * again from any copy of the folder, on any machine.
+     */
+    private static String contentHash(Path folder) {
+        List<Path> files = new ArrayList<>(List.of(folder.resolve("config.json"), folder.resolve("tokenizer.json")));
+        files.addAll(SafetensorsCheckpoint.weightFiles(folder));
+        return Checksums.sha256(files);
     }
 
     @Override

@@ -194,6 +194,10 @@ final class CliOptions {
         @Option(names = "--pooling", paramLabel = "cls|mean|pooler", description = "how the encoder pools a chunk")
         String pooling;
 
+        @Option(names = "--chunk-store", paramLabel = "DIR", description = "a chunk store (refrag-spark's corpus job) "
+                + "read below the cache, for the model it was built for")
+        Path chunkStore;
+
         /**
          * @param needsEncoder whether an encoder is required (REFRAG mode)
          * @param policy the pipeline's policy from {@code --policy}, or null to keep the folder's
@@ -201,9 +205,10 @@ final class CliOptions {
          * @return the parts and defaults ({@link ModelSelection#resolve}, its messages naming these options)
          */
         RefragManifest manifest(boolean needsEncoder, String policy, PrintWriter err) {
-            return new ModelSelection(model, decoder, encoder, projector, policyFile,
+            RefragManifest m = new ModelSelection(model, decoder, encoder, projector, policyFile,
                     pooling == null ? null : Pooling.parse(pooling), policy)
                     .resolve(hub(err), needsEncoder, CliOptions::optionName);
+            return chunkStore == null ? m : m.withChunkStore(chunkStore.toAbsolutePath());
         }
 
         /** @return the decoder folder alone (for commands without an encoder) */

@@ -1,8 +1,9 @@
 package io.refrag.core.cache;
 
 /**
- * An in-memory cache in front of a persistent one: reads try the front, then the back (promoting hits to the front);
- * writes go to both.
+ * A fast cache in front of a slower one (memory before disk, a local cache before a shared chunk store): reads try the
+ * front, then the back (promoting hits to the front); writes go to both. Lookups the back misses are the tier's
+ * misses.
  */
 public final class TieredChunkCache implements ChunkEmbeddingCache {
     private final ChunkEmbeddingCache front;
@@ -37,12 +38,13 @@ public final class TieredChunkCache implements ChunkEmbeddingCache {
 
     @Override
     public void persist() {
+        front.persist();
         back.persist();
     }
 
     @Override
     public boolean persistent() {
-        return back.persistent();
+        return front.persistent() || back.persistent();
     }
 
     @Override

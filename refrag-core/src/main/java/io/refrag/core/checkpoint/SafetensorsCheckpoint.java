@@ -68,13 +68,22 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
      * @throws ModelLoadException if neither file exists or a header is malformed
      */
     public static SafetensorsCheckpoint openFolder(Path folder) {
+        return openFiles(new TreeSet<>(weightFiles(folder)));
+    }
+
+    /**
+     * @param folder an HF checkpoint folder
+     * @return its weight files: {@code model.safetensors}, else the shards its index names (sorted)
+     * @throws ModelLoadException if neither file exists or the index is malformed
+     */
+    public static List<Path> weightFiles(Path folder) {
         Path single = folder.resolve(SINGLE_FILE);
         Path index = folder.resolve(INDEX_FILE);
         if (Files.isRegularFile(single)) {
-            return openFiles(Set.of(single));
+            return List.of(single);
         }
         if (Files.isRegularFile(index)) {
-            return openFiles(shardsOf(index));
+            return List.copyOf(shardsOf(index));
         }
         throw new ModelLoadException("no weights in " + folder + ": expected " + SINGLE_FILE + " or " + INDEX_FILE);
     }

@@ -89,6 +89,31 @@ public final class SafetensorsWriter {
      * @param target the destination file; its parent folder is created if needed
      */
     public void write(Path target) {
+        try {
+            Path dir = target.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            Path tmp = AtomicFiles.tempFor(target);
+            try {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                    writeTo(out);
+                }
+                AtomicFiles.replace(tmp, target);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new RefragException("cannot write safetensors file " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes the file's bytes to a stream (for stores that are not local files; the caller makes it atomic). The same
+     * tensors and metadata always give the same bytes.
+     *
+     * @param out the stream (left open)
+     * @throws IOException if the stream fails
+     */
+    public void writeTo(OutputStream out) throws IOException {
         JsonObject header = new JsonObject();
         JsonObject meta = new JsonObject();
         meta.addProperty("format", "pt");
@@ -113,28 +138,14 @@ public final class SafetensorsWriter {
         }
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;
-        try {
-            Path dir = target.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = AtomicFiles.tempFor(target);
-            try {
-                try (OutputStream out = Files.newOutputStream(tmp)) {
-                    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-                    out.write(len.array());
-                    out.write(json);
-                    for (int i = json.length; i < padded; i++) {
-                        out.write(' ');
-                    }
-                    for (Entry e : tensors.values()) {
-                        out.write(encode(e));
-                    }
-                }
-                AtomicFiles.replace(tmp, target);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new RefragException("cannot write safetensors file " + target + ": " + e.getMessage(), e);
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        out.write(len.array());
+        out.write(json);
+        for (int i = json.length; i < padded; i++) {
+            out.write(' ');
+        }
+        for (Entry e : tensors.values()) {
+            out.write(encode(e));
         }
     }
 

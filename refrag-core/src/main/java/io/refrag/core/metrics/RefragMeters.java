@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.refrag.core.Refrag;
 import io.refrag.core.RefragListener;
 import io.refrag.core.RefragResult;
+import io.refrag.core.cache.ChunkStore;
 
 import java.time.Duration;
 import java.util.EnumMap;
@@ -37,6 +38,9 @@ import java.util.Objects;
  *   <tr><td>{@code refrag.chunk.cache} (counter, tag {@code result} = {@code hit} / {@code miss})</td><td>lookups in
  *   the pipeline's chunk-embedding cache, as the cache counts them
  *   ({@link io.refrag.core.cache.ChunkEmbeddingCache#hits})</td></tr>
+ *   <tr><td>{@code refrag.chunk.store} (counter, tag {@code result} = {@code hit} / {@code miss} /
+ *   {@code damaged}; only for a pipeline that reads a chunk store)</td><td>lookups that reached the store: found,
+ *   not there (encoded), or found damaged (encoded; also counted as misses)</td></tr>
  * </table>
  */
 public final class RefragMeters implements MeterBinder, AutoCloseable {
@@ -70,6 +74,14 @@ public final class RefragMeters implements MeterBinder, AutoCloseable {
                 .description("chunk-embedding cache lookups by result").register(registry);
         FunctionCounter.builder("refrag.chunk.cache", refrag, r -> r.cache().misses()).tag("result", "miss")
                 .description("chunk-embedding cache lookups by result").register(registry);
+        refrag.chunkStore().ifPresent(store -> {
+            FunctionCounter.builder("refrag.chunk.store", store, ChunkStore::hits).tag("result", "hit")
+                    .description("chunk store lookups by result").register(registry);
+            FunctionCounter.builder("refrag.chunk.store", store, ChunkStore::misses).tag("result", "miss")
+                    .description("chunk store lookups by result").register(registry);
+            FunctionCounter.builder("refrag.chunk.store", store, ChunkStore::damaged).tag("result", "damaged")
+                    .description("chunk store lookups by result").register(registry);
+        });
         Gauge.builder("refrag.queue.depth", refrag, r -> r.schedulerStats().queued())
                 .description("requests waiting for a batch slot").register(registry);
         Gauge.builder("refrag.batch.size", refrag, r -> r.schedulerStats().active())

@@ -3,6 +3,7 @@ package io.refrag.core.tokenizer;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import io.refrag.core.checkpoint.Checksums;
 import io.refrag.core.exception.ModelLoadException;
 
 import java.io.IOException;
@@ -17,9 +18,11 @@ import java.util.List;
  */
 public final class HfTextTokenizer implements TextTokenizer {
     private final HuggingFaceTokenizer tokenizer;
+    private final String contentHash;
 
-    private HfTextTokenizer(HuggingFaceTokenizer tokenizer) {
+    private HfTextTokenizer(HuggingFaceTokenizer tokenizer, String contentHash) {
         this.tokenizer = tokenizer;
+        this.contentHash = contentHash;
     }
 
     /**
@@ -43,10 +46,16 @@ public final class HfTextTokenizer implements TextTokenizer {
             if (maxLength > 0) {
                 b.optMaxLength(maxLength);
             }
-            return new HfTextTokenizer(b.build());
+            return new HfTextTokenizer(b.build(), Checksums.sha256(List.of(file)) + (addSpecialTokens ? "+special" : "")
+                    + (maxLength > 0 ? "+max" + maxLength : ""));
         } catch (IOException | RuntimeException e) {
             throw new ModelLoadException("cannot load tokenizer " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    @Override
+    public String contentHash() {
+        return contentHash;
     }
 
     @Override

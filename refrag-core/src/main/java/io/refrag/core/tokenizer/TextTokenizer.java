@@ -6,6 +6,12 @@ import java.util.List;
 public interface TextTokenizer extends AutoCloseable {
 
     /**
+     * @return a hash of the tokenizer's definition and settings, the same for every copy of it: texts tokenize alike
+     *     exactly when the hashes are equal
+     */
+    String contentHash();
+
+    /**
      * Tokenizes text. Whether special tokens (BOS, [CLS]/[SEP]) are added is fixed when the tokenizer is built.
      *
      * @param text any text, possibly empty

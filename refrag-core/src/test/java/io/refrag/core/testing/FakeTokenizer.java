@@ -8,6 +8,11 @@ import java.util.List;
 /** One token per character, id = the character's code; offsets are exact. For tests of code above the tokenizer. */
 public final class FakeTokenizer implements TextTokenizer {
     @Override
+    public String contentHash() {
+        return "fake-one-token-per-char";
+    }
+
+    @Override
     public Tokenized encode(String text) {
         int[] ids = text.chars().toArray();
         int[] start = new int[ids.length];
