@@ -6,6 +6,7 @@ import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -21,6 +22,8 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.NoSuchElementException;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -97,7 +100,7 @@ public final class CorpusJob {
         try {
             long total = chunks.count();
             long missing = todo.count();
-            progress.accept(String.format(java.util.Locale.ROOT, "%d passages, %d distinct chunks: %d in the store, "
+            progress.accept(String.format(Locale.ROOT, "%d passages, %d distinct chunks: %d in the store, "
                     + "%d to encode", passages.value(), total, total - missing, missing));
             int partitions = (int) Math.max(jsc.defaultParallelism(),
                     Math.min(100_000, (missing + options.segmentEntries() - 1) / options.segmentEntries()));
@@ -157,7 +160,7 @@ public final class CorpusJob {
                 @Override
                 public Tuple2<String, String> next() {
                     if (!hasNext()) {
-                        throw new java.util.NoSuchElementException();
+                        throw new NoSuchElementException();
                     }
                     return out.get(next++);
                 }
@@ -165,7 +168,7 @@ public final class CorpusJob {
         };
     }
 
-    private static org.apache.spark.api.java.function.FlatMapFunction<String, String> storedKeys(String store,
+    private static FlatMapFunction<String, String> storedKeys(String store,
             SerializableConfiguration hadoop) {
         return segment -> new StoreFiles(store, hadoop.value()).keys(segment).iterator();
     }
@@ -284,8 +287,9 @@ public final class CorpusJob {
             long n = done.value();
             double seconds = (System.nanoTime() - start) / 1e9;
             double rate = n / Math.max(seconds, 1e-9);
-            String eta = n == 0 ? "unknown" : String.format(java.util.Locale.ROOT, "%.0f s", (total - n) / rate);
-            out.accept(String.format(java.util.Locale.ROOT, "chunks encoded %d / %d (%.0f%%), %.1f chunks/s, ETA %s",
+            String eta = n >= total ? "0 s"
+                    : n == 0 ? "unknown" : String.format(Locale.ROOT, "%.0f s", (total - n) / rate);
+            out.accept(String.format(Locale.ROOT, "chunks encoded %d / %d (%.0f%%), %.1f chunks/s, ETA %s",
                     n, total, total == 0 ? 100.0 : 100.0 * n / total, rate, eta));
         }
 
@@ -307,11 +311,15 @@ public final class CorpusJob {
      * @param args the arguments
      */
     public static void main(String[] args) {
+        if (System.getProperty("log4j2.configurationFile") == null && List.of(args).contains("--master")) {
+            // the local launcher (java -jar): quiet Spark before it starts logging
+            System.setProperty("log4j2.configurationFile", "classpath:io/refrag/spark/log4j2-local.properties");
+        }
         System.exit(CorpusJobCommand.execute(args, System.out, System.err));
     }
 
     static void printSummary(Summary s, PrintStream out) {
-        out.printf(java.util.Locale.ROOT, "%d passages, %d distinct chunks: %d already in the store, %d encoded into %d "
+        out.printf(Locale.ROOT, "%d passages, %d distinct chunks: %d already in the store, %d encoded into %d "
                 + "segments in %.1f s (%.1f chunks/s)%n", s.passages(), s.chunks(), s.alreadyStored(), s.encoded(),
                 s.segments(), s.seconds(), s.chunksPerSecond());
     }

@@ -89,6 +89,9 @@ final class CorpusJobCommand implements Callable<Integer> {
         SparkSession.Builder builder = SparkSession.builder().appName("refrag-spark corpus job");
         if (master != null) {
             builder.master(master);
+            if (master.startsWith("local")) {
+                builder.config("spark.sql.shuffle.partitions", "16"); // not a cluster's 200 for one machine's cores
+            }
         }
         SparkSession spark = builder.getOrCreate();
         try {
