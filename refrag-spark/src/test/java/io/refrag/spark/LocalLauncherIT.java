@@ -5,6 +5,7 @@ import io.refrag.core.cache.ChunkStoreLayout;
 import io.refrag.core.testing.SharedModels;
 import org.junit.jupiter.api.Test;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,9 +24,17 @@ class LocalLauncherIT {
     }
 
     private static Run launch(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", SharedModels.repo("refrag-spark/target/refrag-spark-local.jar").toString()));
+        List<String> cmd = new ArrayList<>(List.of(java(), "-jar",
+                SharedModels.repo("refrag-spark/target/refrag-spark-local.jar").toString()));
         cmd.addAll(List.of(args));
+        return run(cmd);
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static Run run(List<String> cmd) throws IOException, InterruptedException {
         Path err = Files.createTempFile("launcher", ".err");
         Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -32,9 +42,7 @@ class LocalLauncherIT {
         return new Run(p.exitValue(), out, Files.readString(err));
     }
 
-    @Test
-    void theLauncherEncodesAJsonlCorpusAndRefusesBadInputWithOneLine() throws Exception {
-        Path dir = Files.createTempDirectory("refrag-launcher");
+    private static Path jsonlCorpus(Path dir) throws IOException {
         Path corpus = dir.resolve("passages.jsonl");
         List<String> lines = Files.readAllLines(SharedModels.path("data/corpus_small.txt")).subList(0, 20);
         List<String> jsonl = new ArrayList<>();
@@ -45,6 +53,13 @@ class LocalLauncherIT {
             jsonl.add(passage.toString());
         }
         Files.write(corpus, jsonl);
+        return corpus;
+    }
+
+    @Test
+    void theLauncherEncodesAJsonlCorpusAndRefusesBadInputWithOneLine() throws Exception {
+        Path dir = Files.createTempDirectory("refrag-launcher");
+        Path corpus = jsonlCorpus(dir);
         Path store = dir.resolve("store");
         String model = SharedModels.shippedModel().toString();
 
@@ -67,5 +82,35 @@ class LocalLauncherIT {
         assertEquals(2, noModel.exit());
         assertTrue(noModel.err().strip().startsWith("refrag-spark: Missing required option: '--model"),
                 noModel.err());
+    }
+
+    /**
+     * The README's spark-submit line, with Spark's own submit class (what {@code spark-submit} runs) on the class path
+     * of the build's Spark jars: the job jar plus {@code target/lib/job} as {@code --jars}, master local.
+     */
+    @Test
+    void theSparkSubmitLineRunsTheJobJarWithTheJobLibraries() throws Exception {
+        Path dir = Files.createTempDirectory("refrag-submit");
+        Path corpus = jsonlCorpus(dir);
+        Path lib = SharedModels.repo("refrag-spark/target/lib");
+        List<String> jobJars;
+        try (Stream<Path> files = Files.list(lib.resolve("job"))) {
+            jobJars = files.map(Path::toString).sorted().toList();
+        }
+        String slf4j = jobJars.stream().filter(j -> j.contains("slf4j-api")).findFirst().orElseThrow();
+        List<String> cmd = new ArrayList<>(List.of(java()));
+        cmd.addAll(List.of(System.getProperty("refrag.spark.opens").split(" ")));
+        cmd.addAll(List.of("-cp", lib.resolve("spark") + "/*" + File.pathSeparator + slf4j,
+                "org.apache.spark.deploy.SparkSubmit", "--master", "local[2]", "--class", "io.refrag.spark.CorpusJob",
+                "--conf", "spark.driver.extraJavaOptions=-Dai.djl.offline=true", "--conf", "spark.ui.enabled=false",
+                "--jars", String.join(",", jobJars),
+                SharedModels.repo("refrag-spark/target/refrag-spark.jar").toString(),
+                "--model", SharedModels.shippedModel().toString(), "--corpus", corpus.toString(),
+                "--store", dir.resolve("store").toString()));
+        Run submitted = run(cmd);
+        assertEquals(0, submitted.exit(), submitted.err());
+        assertTrue(submitted.out().matches("(?s)20 passages, \\d+ distinct chunks: 0 already in the store, \\d+ "
+                + "encoded into \\d+ segments.*"), submitted.out());
+        assertTrue(Files.isRegularFile(dir.resolve("store").resolve(ChunkStoreLayout.FINGERPRINT_FILE)));
     }
 }
