@@ -107,7 +107,9 @@ public final class Refrag implements AutoCloseable {
     }
 
     /**
-     * Opens a pipeline from a manifest; every part opened so far is closed if a later one fails.
+     * Opens a pipeline from a manifest; every part opened so far is closed if a later one fails. LoRA adapters the
+     * manifest names are merged into their base weights as those load, unless the options ask for them unmerged
+     * ({@link ModelOptions#withUnmergedAdapter}).
      *
      * @param m the parts and defaults
      * @param options device and precision of every model
@@ -117,9 +119,13 @@ public final class Refrag implements AutoCloseable {
         RefragBuilder b = builder().optModelOptions(options);
         Refrag refrag;
         try {
-            b.setDecoder(Providers.loadDecoder(m.decoder(), options));
+            if (m.encoderAdapter() != null && m.encoder() == null) {
+                throw new InvalidRequestException("refrag.json names an encoderAdapter but no encoder to adapt");
+            }
+            b.setDecoder(Providers.loadDecoder(m.decoder(), options.withAdapter(m.decoderAdapter())));
             if (m.encoder() != null) {
-                b.optEncoder(Providers.loadEncoder(m.encoder(), options, m.pooling()));
+                b.optEncoder(Providers.loadEncoder(m.encoder(), options.withAdapter(m.encoderAdapter()),
+                        m.pooling()));
             }
             if (m.projector() != null) {
                 if (m.encoder() == null) {

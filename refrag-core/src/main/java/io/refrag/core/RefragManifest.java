@@ -49,9 +49,12 @@ import java.util.Set;
  * @param cacheDir persistent chunk-embedding cache folder, or null for memory only
  * @param cacheEntries in-memory cache entries
  * @param chunkStore a chunk store (written by refrag-spark's corpus job) read as a tier below the caches, or null
+ * @param encoderAdapter LoRA adapters for the encoder (a PEFT folder), or null
+ * @param decoderAdapter LoRA adapters for the decoder (a PEFT folder), or null
  */
 public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling pooling, String policy,
-        Path policyFile, int k, double p, Path cacheDir, int cacheEntries, Path chunkStore) {
+        Path policyFile, int k, double p, Path cacheDir, int cacheEntries, Path chunkStore, Path encoderAdapter,
+        Path decoderAdapter) {
     private static final Logger LOG = LoggerFactory.getLogger(RefragManifest.class);
     /** The manifest's file name inside a REFRAG folder. */
     public static final String FILE_NAME = RefragFolder.MANIFEST;
@@ -65,7 +68,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
     public static final int DEFAULT_CACHE_ENTRIES = 100_000;
     /** The keys {@value #FILE_NAME} may hold. */
     public static final Set<String> KEYS = Set.of("decoder", "encoder", "projector", "pooling", "policy", "policyFile",
-            "k", "p", "cacheDir", "cacheEntries", "chunkStore");
+            "k", "p", "cacheDir", "cacheEntries", "chunkStore", "encoderAdapter", "decoderAdapter");
 
     /** Checks the fields; messages name the field and the allowed values. */
     public RefragManifest {
@@ -88,7 +91,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public static RefragManifest of(Path decoder) {
         return new RefragManifest(decoder, null, null, DEFAULT_POOLING, PolicyNames.NONE, null, DEFAULT_K, DEFAULT_P,
-                null, DEFAULT_CACHE_ENTRIES, null);
+                null, DEFAULT_CACHE_ENTRIES, null, null, null);
     }
 
     /**
@@ -129,7 +132,9 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
                 c.optDouble("p", DEFAULT_P),
                 c.optString("cacheDir").map(v -> inside(file, "cacheDir", v)).orElse(null),
                 c.optInt("cacheEntries").orElse(DEFAULT_CACHE_ENTRIES),
-                c.optString("chunkStore").map(v -> inside(file, "chunkStore", v)).orElse(null));
+                c.optString("chunkStore").map(v -> inside(file, "chunkStore", v)).orElse(null),
+                c.optString("encoderAdapter").map(v -> inside(file, "encoderAdapter", v)).orElse(null),
+                c.optString("decoderAdapter").map(v -> inside(file, "decoderAdapter", v)).orElse(null));
     }
 
     /** A model folder: a path of the manifest when it exists, else a Hugging Face id when it is one. */
@@ -191,6 +196,12 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
         if (chunkStore != null) {
             json.addProperty("chunkStore", relative(dir, chunkStore));
         }
+        if (encoderAdapter != null) {
+            json.addProperty("encoderAdapter", relative(dir, encoderAdapter));
+        }
+        if (decoderAdapter != null) {
+            json.addProperty("decoderAdapter", relative(dir, decoderAdapter));
+        }
         AtomicFiles.writeString(dir.resolve(FILE_NAME), new GsonBuilder().setPrettyPrinting().create().toJson(json));
     }
 
@@ -225,7 +236,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withEncoder(Path folder, Pooling chunkPooling) {
         return new RefragManifest(decoder, folder, projector, chunkPooling, policy, policyFile, k, p, cacheDir,
-                cacheEntries, chunkStore);
+                cacheEntries, chunkStore, encoderAdapter, decoderAdapter);
     }
 
     /**
@@ -234,7 +245,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withProjector(Path file) {
         return new RefragManifest(decoder, encoder, file, pooling, policy, policyFile, k, p, cacheDir, cacheEntries,
-                chunkStore);
+                chunkStore, encoderAdapter, decoderAdapter);
     }
 
     /**
@@ -244,7 +255,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withPolicy(String name, Path file) {
         return new RefragManifest(decoder, encoder, projector, pooling, name, file, k, p, cacheDir, cacheEntries,
-                chunkStore);
+                chunkStore, encoderAdapter, decoderAdapter);
     }
 
     /**
@@ -254,7 +265,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withDefaults(int chunkSize, double fraction) {
         return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, chunkSize, fraction,
-                cacheDir, cacheEntries, chunkStore);
+                cacheDir, cacheEntries, chunkStore, encoderAdapter, decoderAdapter);
     }
 
     /**
@@ -263,7 +274,7 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withCacheDir(Path folder) {
         return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, k, p, folder, cacheEntries,
-                chunkStore);
+                chunkStore, encoderAdapter, decoderAdapter);
     }
 
     /**
@@ -272,6 +283,16 @@ public record RefragManifest(Path decoder, Path encoder, Path projector, Pooling
      */
     public RefragManifest withChunkStore(Path store) {
         return new RefragManifest(decoder, encoder, projector, pooling, policy, policyFile, k, p, cacheDir,
-                cacheEntries, store);
+                cacheEntries, store, encoderAdapter, decoderAdapter);
+    }
+
+    /**
+     * @param encoder LoRA adapters for the encoder (a PEFT folder), or null for none
+     * @param decoder LoRA adapters for the decoder, or null for none
+     * @return this manifest with those adapters
+     */
+    public RefragManifest withAdapters(Path encoder, Path decoder) {
+        return new RefragManifest(this.decoder, this.encoder, projector, pooling, policy, policyFile, k, p, cacheDir,
+                cacheEntries, chunkStore, encoder, decoder);
     }
 }

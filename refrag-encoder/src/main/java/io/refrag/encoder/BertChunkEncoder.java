@@ -10,6 +10,8 @@ import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.lora.LoraAdapter;
+import io.refrag.core.lora.LoraConfig;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.tensor.CpuThreads;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -76,14 +79,25 @@ public final class BertChunkEncoder implements TrainableEncoder {
         HfTextTokenizer tokenizer = HfTextTokenizer.load(folder, true, config.maxTokens());
         return Checkpoints.load(folder, options.device(), options.precision().dataType(), options.trainable(),
                 tokenizer, (weights, manager) -> {
+            LoraAdapter lora = options.adapter() == null ? null : LoraAdapter.read(options.adapter(), manager);
+            boolean merge = lora != null && !options.unmergedAdapter() && !options.trainable();
+            if (merge) {
+                weights.mergeAdapter(lora);
+            }
             BertModel model = BertModel.load(config, weights, options.precision().dataType());
+            if (lora != null && !merge) {
+                lora.requireFits(model.linears());
+                model.attach(lora);
+            }
             if (pooling == Pooling.POOLER && !model.hasPooler()) {
                 throw new ModelLoadException(folder + " has no pooler.dense weights; pooling 'pooler' is unavailable, "
                         + "use cls or mean");
             }
-            LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling", config.modelType(), folder,
-                    config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(), pooling);
-            String id = config.modelType() + ":" + contentHash(folder) + ":" + options.precision() + ":" + pooling;
+            LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling{}", config.modelType(), folder,
+                    config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(), pooling,
+                    lora == null ? "" : ", LoRA adapter " + options.adapter() + (merge ? " merged" : " unmerged"));
+            String id = config.modelType() + ":" + contentHash(folder, options.adapter()) + ":" + options.precision()
+                    + ":" + pooling;
             // its own thread rule: a 384-wide encoder uses the cores even beside a decoder small enough for one thread
             CpuThreads threads = ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())
                     ? CpuThreads.forModel(options.threads(), config.hiddenSize()) : null;
@@ -95,9 +109,13 @@ public final class BertChunkEncoder implements TrainableEncoder {
      * The id names the model by content, not by path, so that chunk embeddings cached or stored for it are found
      * again from any copy of the folder, on any machine.
      */
-    private static String contentHash(Path folder) {
+    private static String contentHash(Path folder, Path adapter) {
         List<Path> files = new ArrayList<>(List.of(folder.resolve("config.json"), folder.resolve("tokenizer.json")));
         files.addAll(SafetensorsCheckpoint.weightFiles(folder));
+        if (adapter != null) {
+            files.add(adapter.resolve(LoraAdapter.CONFIG_FILE));
+            files.add(adapter.resolve(LoraAdapter.WEIGHTS_FILE));
+        }
         return Checksums.sha256(files);
     }
 
@@ -197,13 +215,49 @@ public final class BertChunkEncoder implements TrainableEncoder {
         }
     }
 
+    /**
+     * The weights the optimiser updates: the LoRA adapters' matrices when adapters are attached (the base weights
+     * then stay frozen), else every weight.
+     */
     @Override
     public Map<String, NDArray> parameters() {
         if (!trainable || model.computeType() != DataType.FLOAT32) {
             throw new InvalidRequestException("encoder " + folder + " was loaded for serving; load it with "
                     + "ModelOptions.withTrainable() and fp32 to train it");
         }
-        return model.weights().asMap();
+        LoraAdapter lora = model.adapter();
+        return lora != null ? lora.parameters() : model.weights().asMap();
+    }
+
+    @Override
+    public void addAdapter(LoraConfig config, long seed) {
+        if (!trainable) {
+            throw new InvalidRequestException("encoder " + folder + " was loaded for serving; load it with "
+                    + "ModelOptions.withTrainable() to train adapters");
+        }
+        if (model.adapter() != null) {
+            throw new InvalidRequestException("encoder " + folder + " has LoRA adapters already (loaded from "
+                    + "the run it continues); they train on");
+        }
+        Map<String, long[]> used = new LinkedHashMap<>(model.linears());
+        if (pooling != Pooling.POOLER) { // the pooler is off the forward path: adapters there would get no gradient
+            used.keySet().removeIf(m -> m.endsWith("pooler.dense"));
+        }
+        model.attach(LoraAdapter.create(config, used, manager, seed));
+    }
+
+    @Override
+    public boolean hasAdapter() {
+        return model.adapter() != null;
+    }
+
+    @Override
+    public void saveAdapter(Path target, String baseModel) {
+        LoraAdapter lora = model.adapter();
+        if (lora == null) {
+            throw new InvalidRequestException("encoder " + folder + " has no LoRA adapters to save");
+        }
+        lora.save(target, baseModel);
     }
 
     @Override

@@ -13,8 +13,15 @@ import ai.djl.nn.core.Linear;
 import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.lora.LoraAdapter;
 import io.refrag.core.model.Pooling;
+import io.refrag.core.tensor.PackedLinear;
 import io.refrag.core.tensor.Tensors;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * HF {@code BertModel} / {@code RobertaModel}: embeddings (word + absolute position + token type 0, LayerNorm), post-norm
@@ -23,6 +30,8 @@ import io.refrag.core.tensor.Tensors;
 public final class BertModel {
     /** Added to masked float32 attention scores. */
     private static final float MASKED = -1e30f;
+    /** The fused query|key|value modules, relative to a layer. */
+    private static final String[] QKV = {"attention.self.query", "attention.self.key", "attention.self.value"};
 
     private final BertConfig config;
     private final DataType computeType;
@@ -31,9 +40,13 @@ public final class BertModel {
     private final NDArray poolerDense; // [hidden, hidden] or null
     private final NDArray poolerBias;
     private final NamedWeights weights;
+    private final Map<String, long[]> linears;
+    private final String poolerModule;
+    private volatile LoraAdapter adapter; // unmerged LoRA adapters, or null
 
     private BertModel(BertConfig config, DataType computeType, BertEmbeddings embeddings, BertLayer[] layers,
-            NDArray poolerDense, NDArray poolerBias, NamedWeights weights) {
+            NDArray poolerDense, NDArray poolerBias, NamedWeights weights, Map<String, long[]> linears,
+            String poolerModule) {
         this.config = config;
         this.computeType = computeType;
         this.embeddings = embeddings;
@@ -41,6 +54,8 @@ public final class BertModel {
         this.poolerDense = poolerDense;
         this.poolerBias = poolerBias;
         this.weights = weights;
+        this.linears = linears;
+        this.poolerModule = poolerModule;
     }
 
     /** {@code embeddings.*}: word + position + token type 0, then LayerNorm. */
@@ -48,8 +63,11 @@ public final class BertModel {
             NDArray layerNormWeight, NDArray layerNormBias) {
     }
 
-    /** {@code encoder.layer.N.*}, with attention.self.{query,key,value} fused into one matrix. */
-    private record BertLayer(NDArray qkv, NDArray qkvBias, NDArray attentionOutputDense,
+    /**
+     * {@code encoder.layer.N.*} (its name, the prefix of its modules), with attention.self.{query,key,value} fused into
+     * one matrix.
+     */
+    private record BertLayer(String name, NDArray qkv, NDArray qkvBias, NDArray attentionOutputDense,
             NDArray attentionOutputDenseBias, NDArray attentionOutputLnWeight, NDArray attentionOutputLnBias,
             NDArray intermediateDense, NDArray intermediateDenseBias, NDArray outputDense, NDArray outputDenseBias,
             NDArray outputLnWeight, NDArray outputLnBias) {
@@ -91,10 +109,9 @@ public final class BertModel {
         BertLayer[] layers = new BertLayer[config.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             String l = prefix + "encoder.layer." + i + ".";
-            String s = l + "attention.self.";
-            String[] qkv = {s + "query", s + "key", s + "value"};
+            String[] qkv = Arrays.stream(QKV).map(q -> l + q).toArray(String[]::new);
             long[] qkvRows = {h, h, h};
-            layers[i] = new BertLayer(
+            layers[i] = new BertLayer(l,
                     loader.loadStacked(qkv, ".weight", qkvRows, h),
                     loader.loadStacked(qkv, ".bias", qkvRows),
                     loader.load(l + "attention.output.dense.weight", h, h),
@@ -112,7 +129,20 @@ public final class BertModel {
         NDArray poolerDense = pooler ? loader.load(prefix + "pooler.dense.weight", h, h) : null;
         NDArray poolerBias = pooler ? loader.load(prefix + "pooler.dense.bias", h) : null;
         loader.requireAllConsumed();
-        return new BertModel(config, computeType, embeddings, layers, poolerDense, poolerBias, loader.loaded());
+        Map<String, long[]> linears = new LinkedHashMap<>();
+        for (BertLayer l : layers) {
+            for (String module : QKV) {
+                linears.put(l.name() + module, new long[] {h, h});
+            }
+            linears.put(l.name() + "attention.output.dense", new long[] {h, h});
+            linears.put(l.name() + "intermediate.dense", new long[] {inter, h});
+            linears.put(l.name() + "output.dense", new long[] {h, inter});
+        }
+        if (pooler) {
+            linears.put(prefix + "pooler.dense", new long[] {h, h});
+        }
+        return new BertModel(config, computeType, embeddings, layers, poolerDense, poolerBias, loader.loaded(),
+                Collections.unmodifiableMap(linears), prefix + "pooler.dense");
     }
 
     /** @return the config */
@@ -123,6 +153,25 @@ public final class BertModel {
     /** @return every weight under its HF name (fused q/k/v under the parts' names joined by {@code +}) */
     public NamedWeights weights() {
         return weights;
+    }
+
+    /** @return the linear layers: module name to weight shape {@code [out, in]} (where LoRA adapters may go) */
+    public Map<String, long[]> linears() {
+        return linears;
+    }
+
+    /**
+     * Runs unmerged LoRA adapters from now on (training them, or serving them unmerged).
+     *
+     * @param lora the adapters, or null for none
+     */
+    public void attach(LoraAdapter lora) {
+        this.adapter = lora;
+    }
+
+    /** @return the attached unmerged adapters, or null */
+    public LoraAdapter adapter() {
+        return adapter;
     }
 
     /** @return the compute type of weights and activations */
@@ -167,7 +216,7 @@ public final class BertModel {
         long seq = x.getShape().get(1);
         int heads = config.numAttentionHeads();
         int hd = config.headDim();
-        NDList qkv = Linear.linear(x, l.qkv(), l.qkvBias()).singletonOrThrow() // [batch, seq, 3 * hidden]
+        NDList qkv = linear(x, l.qkv(), l.qkvBias(), l.name(), QKV) // [batch, seq, 3 * hidden]
                 .reshape(batch, seq, 3L * heads, hd)
                 .transpose(0, 2, 1, 3) // [batch, 3 * heads, seq, hd]
                 .split(3, 1);
@@ -180,12 +229,32 @@ public final class BertModel {
                 .transpose(0, 2, 1, 3)
                 .reshape(batch, seq, (long) heads * hd); // [batch, seq, hidden]
         NDArray attn = layerNorm(
-                Linear.linear(context, l.attentionOutputDense(), l.attentionOutputDenseBias()).singletonOrThrow().add(x),
+                linear(context, l.attentionOutputDense(), l.attentionOutputDenseBias(), l.name(),
+                        "attention.output.dense").add(x),
                 l.attentionOutputLnWeight(), l.attentionOutputLnBias());
         NDArray inter = Activation.gelu(
-                Linear.linear(attn, l.intermediateDense(), l.intermediateDenseBias()).singletonOrThrow());
-        return layerNorm(Linear.linear(inter, l.outputDense(), l.outputDenseBias()).singletonOrThrow().add(attn),
+                linear(attn, l.intermediateDense(), l.intermediateDenseBias(), l.name(), "intermediate.dense"));
+        return layerNorm(linear(inter, l.outputDense(), l.outputDenseBias(), l.name(), "output.dense").add(attn),
                 l.outputLnWeight(), l.outputLnBias());
+    }
+
+    /**
+     * {@code x W^T + b}, plus the unmerged adapters' share of it when some are attached.
+     *
+     * @param layer the layer's module prefix
+     * @param modules the modules whose weights {@code w} stacks (one for an unfused layer), relative to it
+     */
+    private NDArray linear(NDArray x, NDArray w, NDArray b, String layer, String... modules) {
+        NDArray y = Linear.linear(x, w, b).singletonOrThrow();
+        LoraAdapter lora = adapter;
+        if (lora == null) {
+            return y;
+        }
+        String[] names = Arrays.stream(modules).map(m -> layer + m).toArray(String[]::new);
+        long[] rows = new long[names.length];
+        Arrays.fill(rows, w.getShape().get(0) / names.length);
+        NDArray delta = lora.delta(names, rows, x, PackedLinear.recordingGradients());
+        return delta == null ? y : y.add(delta);
     }
 
     /**
@@ -207,7 +276,7 @@ public final class BertModel {
                     throw new ModelLoadException("pooling 'pooler' needs pooler.dense weights, which this checkpoint "
                             + "lacks; use cls or mean");
                 }
-                yield Linear.linear(cls, poolerDense, poolerBias).singletonOrThrow().tanh();
+                yield linear(cls, poolerDense, poolerBias, poolerModule, "").tanh();
             }
         };
     }

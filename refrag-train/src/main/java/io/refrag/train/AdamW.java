@@ -3,6 +3,7 @@ package io.refrag.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
@@ -108,7 +109,8 @@ public final class AdamW implements AutoCloseable {
                     p.subi(m.div((float) bias1).divi(denominator).muli((float) lr));
                 }
             }
-            grads.values().forEach(g -> g.subi(g));
+            // zeroed by assignment: g - g keeps a NaN or an infinity, and would skip every later step
+            grads.values().forEach(g -> g.set(new NDIndex("..."), 0));
             return norm;
         }
     }

@@ -6,6 +6,7 @@ import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.hub.HfHub;
 import io.refrag.core.hub.HfModelId;
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.lora.LoraConfig;
 import io.refrag.core.model.Compression;
 import io.refrag.core.model.Pooling;
 import io.refrag.core.tensor.Device;
@@ -33,13 +34,18 @@ import java.util.Set;
  * @param device device of every part
  * @param options optimiser and loop settings
  * @param resume continue from the output folder's checkpoint when one is there
+ * @param encoderLora LoRA adapters for the encoder (PEFT's keys in JSON: {@code r}, {@code lora_alpha},
+ *     {@code lora_dropout}, {@code target_modules}), or null: when set and the encoder trains, its adapters train
+ *     instead of its weights and are written as a PEFT folder
+ * @param decoderLora the same for the decoder, or null
  */
 public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path output, CorpusSource corpus,
         int heldOutDocuments, int evalSamples, int k, Pooling pooling, Device device, TrainingOptions options,
-        boolean resume) {
+        boolean resume, LoraConfig encoderLora, LoraConfig decoderLora) {
     /** The JSON keys every task's config may hold. */
     static final Set<String> KEYS = Set.of("decoder", "encoder", "output", "corpus", "sampleCorpus", "initFrom",
-            "heldOutDocuments", "evalSamples", "k", "pooling", "device", "resume", "training");
+            "heldOutDocuments", "evalSamples", "k", "pooling", "device", "resume", "training", "encoderLora",
+            "decoderLora");
     /**
      * @param taskKeys the keys one task reads besides the common ones
      * @return every key that task's JSON config may hold
@@ -146,6 +152,10 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         c.optString("device").map(Device::parse).ifPresent(b::optDevice);
         b.optResume(c.optBoolean("resume", false));
         c.optObject("training").ifPresent(t -> b.optOptions(readOptions(t)));
+        c.optObject("encoderLora").ifPresent(l -> b.optEncoderLora(LoraConfig.fromPeftJson(l.toJson(), c.source()
+                + " encoderLora")));
+        c.optObject("decoderLora").ifPresent(l -> b.optDecoderLora(LoraConfig.fromPeftJson(l.toJson(), c.source()
+                + " decoderLora")));
         return b.build();
     }
 
@@ -186,8 +196,28 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
         private Device device = Device.AUTO;
         private TrainingOptions options = TrainingOptions.builder().build();
         private boolean resume;
+        private LoraConfig encoderLora;
+        private LoraConfig decoderLora;
 
         private Builder() {
+        }
+
+        /**
+         * @param v LoRA adapters for the encoder, or null to train its weights (when it trains)
+         * @return this
+         */
+        public Builder optEncoderLora(LoraConfig v) {
+            encoderLora = v;
+            return this;
+        }
+
+        /**
+         * @param v LoRA adapters for the decoder, or null to train its weights (when it trains)
+         * @return this
+         */
+        public Builder optDecoderLora(LoraConfig v) {
+            decoderLora = v;
+            return this;
         }
 
         /**
@@ -308,7 +338,7 @@ public record TrainingConfig(Path decoder, Path encoder, Path initFrom, Path out
             }
             int heldOut = heldOutDocuments > 0 ? heldOutDocuments : Math.max(1, corpus.size() / 10);
             return new TrainingConfig(decoder, encoder, initFrom, output, corpus, heldOut, evalSamples, k, pooling,
-                    device, options, resume);
+                    device, options, resume, encoderLora, decoderLora);
         }
     }
 }

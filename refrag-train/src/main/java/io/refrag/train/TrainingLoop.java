@@ -6,6 +6,8 @@ import ai.djl.training.GradientCollector;
 import io.refrag.core.RefragManifest;
 import io.refrag.core.checkpoint.RefragFolder;
 import io.refrag.core.exception.RefragException;
+import io.refrag.core.hub.HfModelId;
+import io.refrag.core.lora.LoraAdapter;
 import io.refrag.core.model.PolicyNames;
 import io.refrag.core.spi.train.Trainable;
 import org.slf4j.Logger;
@@ -14,8 +16,11 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The loop every task runs over a {@link TrainingSession}: gather the trained parts' parameters (each part with its
@@ -107,18 +112,25 @@ final class TrainingLoop {
             throw new RefragException("cannot create output folder " + out + ": " + e.getMessage(), e);
         }
         s.projector.save(out.resolve(RefragFolder.PROJECTOR));
-        boolean trainDecoder = s.trains.contains(Part.DECODER);
-        boolean trainEncoder = s.trains.contains(Part.ENCODER);
+        boolean trainDecoder = s.trains.contains(Part.DECODER) && !s.decoder.hasAdapter();
+        boolean trainEncoder = s.trains.contains(Part.ENCODER) && !s.encoder.hasAdapter();
         if (trainDecoder) {
             s.decoder.saveCheckpoint(out.resolve(RefragFolder.DECODER));
         }
         if (trainEncoder) {
             s.encoder.saveCheckpoint(out.resolve(RefragFolder.ENCODER));
         }
+        Path decoderAdapter = adapter(s.trains.contains(Part.DECODER) && s.decoder.hasAdapter()
+                ? f -> s.decoder.saveAdapter(f, baseModel(s.decoderSource)) : null, s.decoderAdapterSource,
+                out.resolve(RefragFolder.DECODER_ADAPTER));
+        Path encoderAdapter = adapter(s.trains.contains(Part.ENCODER) && s.encoder.hasAdapter()
+                ? f -> s.encoder.saveAdapter(f, baseModel(s.encoderSource)) : null, s.encoderAdapterSource,
+                out.resolve(RefragFolder.ENCODER_ADAPTER));
         RefragManifest manifest = RefragManifest.of(trainDecoder ? out.resolve(RefragFolder.DECODER) : s.decoderSource)
                 .withEncoder(trainEncoder ? out.resolve(RefragFolder.ENCODER) : s.encoderSource, s.config.pooling())
                 .withProjector(out.resolve(RefragFolder.PROJECTOR))
-                .withDefaults(s.config.k(), s.servedFraction);
+                .withDefaults(s.config.k(), s.servedFraction)
+                .withAdapters(encoderAdapter, decoderAdapter);
         if (s.policy != null) {
             s.policy.save(out.resolve(RefragFolder.POLICY));
             manifest = manifest.withPolicy(PolicyNames.LEARNED, out.resolve(RefragFolder.POLICY));
@@ -127,4 +139,34 @@ final class TrainingLoop {
         s.state.write(step, params, values, optimizer);
     }
 
+
+    /**
+     * Writes a part's adapters into the output: the ones this run trained, else a copy of those of the run it
+     * continued, so that every output folder is complete on its own.
+     *
+     * @return the adapter folder in the output, or null when the part has none
+     */
+    private static Path adapter(Consumer<Path> trained, Path continued, Path target) {
+        if (trained != null) {
+            trained.accept(target);
+            return target;
+        }
+        if (continued == null) {
+            return null;
+        }
+        try {
+            Files.createDirectories(target);
+            for (String f : List.of(LoraAdapter.CONFIG_FILE, LoraAdapter.WEIGHTS_FILE)) {
+                Files.copy(continued.resolve(f), target.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new RefragException("cannot copy adapters " + continued + " to " + target + ": " + e.getMessage(), e);
+        }
+        return target;
+    }
+
+    /** @return a base model as PEFT records it: its hub id when it came from the hub cache, else its path */
+    private static String baseModel(Path folder) {
+        return HfModelId.ofSnapshot(folder).map(HfModelId::repo).orElse(folder.toString());
+    }
 }

@@ -77,6 +77,8 @@ final class TrainingSession implements AutoCloseable {
     private final ChunkedCorpus data;
     final Path decoderSource;
     final Path encoderSource;
+    final Path decoderAdapterSource; // LoRA adapters of the run this one continues, or null
+    final Path encoderAdapterSource;
     private final Map<Chunk, float[]> vectors = new IdentityHashMap<>();
     final TrainingState state;
     private volatile String detail = "";
@@ -90,16 +92,32 @@ final class TrainingSession implements AutoCloseable {
         RefragManifest init = config.initFrom() == null ? null : RefragManifest.read(config.initFrom());
         this.decoderSource = init != null ? init.decoder() : config.decoder();
         this.encoderSource = init != null && init.encoder() != null ? init.encoder() : config.encoder();
+        this.decoderAdapterSource = init != null ? init.decoderAdapter() : null;
+        this.encoderAdapterSource = init != null ? init.encoderAdapter() : null;
         Path projectorSource = init != null ? init.projector() : null;
         Path policySource = init != null ? init.policyFile() : null;
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             ModelOptions serving = new ModelOptions(config.device(), Precision.FP32);
             ModelOptions training = serving.withTrainable();
+            // adapters of the run this one continues: trained on (unmerged) where the part trains, else merged
             this.decoder = opened(Providers.loadTrainableDecoder(decoderSource,
-                    trains.contains(Part.DECODER) ? training : serving), opened);
+                    (trains.contains(Part.DECODER) ? training : serving).withAdapter(decoderAdapterSource)), opened);
             this.encoder = opened(Providers.loadTrainableEncoder(encoderSource,
-                    trains.contains(Part.ENCODER) ? training : serving, config.pooling()), opened);
+                    (trains.contains(Part.ENCODER) ? training : serving).withAdapter(encoderAdapterSource),
+                    config.pooling()), opened);
+            if (config.decoderLora() != null) {
+                requireTrains(trains, Part.DECODER, "decoderLora", "trainDecoder");
+                if (!decoder.hasAdapter()) {
+                    decoder.addAdapter(config.decoderLora(), config.options().seed());
+                }
+            }
+            if (config.encoderLora() != null) {
+                requireTrains(trains, Part.ENCODER, "encoderLora", "trainEncoder");
+                if (!encoder.hasAdapter()) {
+                    encoder.addAdapter(config.encoderLora(), config.options().seed() + 1);
+                }
+            }
             this.projector = opened(projectorSource != null
                     ? Providers.projectors().loadTrainable(projectorSource, encoder.hiddenSize(),
                             decoder.info().hiddenSize(), serving)
@@ -134,6 +152,13 @@ final class TrainingSession implements AutoCloseable {
      */
     static TrainingSession open(String task, TrainingConfig config, Set<Part> trains, double servedFraction) {
         return new TrainingSession(task, config, trains, servedFraction);
+    }
+
+    private static void requireTrains(Set<Part> trains, Part part, String key, String flag) {
+        if (!trains.contains(part)) {
+            throw new InvalidRequestException("training config: " + key + " adapts a part that does not train in this "
+                    + "task; set " + flag + " (or drop " + key + ")");
+        }
     }
 
     private static <T extends AutoCloseable> T opened(T part, List<AutoCloseable> opened) {

@@ -2,6 +2,7 @@ package io.refrag.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -136,6 +137,26 @@ class TrainingBasicsTest {
                     SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(tmp.resolve("state.safetensors"))) {
                 restored.readState(c);
                 assertEquals(3, restored.steps());
+            }
+        }
+    }
+
+    @Test
+    void aNonFiniteGradientSkipsOneStepNotEveryLaterOne() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray w = m.create(new float[] {1f, -2f});
+            try (AdamW adam = new AdamW(Map.of("w", w), TrainingOptions.builder().build())) {
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    gc.backward(w.div(0f).sum()); // infinite gradients
+                }
+                assertFalse(Double.isFinite(adam.step(0.1, 1)), "the non-finite step is reported");
+                assertArrayEquals(new float[] {1f, -2f}, w.toFloatArray(), "and skipped");
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    gc.backward(w.square().sum());
+                }
+                double norm = adam.step(0.1, 1);
+                assertTrue(Double.isFinite(norm), "the next step's gradients start from zero: " + norm);
+                assertTrue(w.toFloatArray()[0] < 1f, "and it updates");
             }
         }
     }

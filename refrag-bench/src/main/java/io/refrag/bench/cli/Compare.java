@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,8 +32,10 @@ import java.util.Map;
  * {@code compare}: the same request in full-context mode and in REFRAG mode for each k, with chunk embeddings computed
  * per request (uncached) and served from a warm cache (cached). Every configuration gets one warm-up run, then the
  * median of {@code --repeats} runs is reported with its ratio to full context, all measured in this one process.
- * With {@code --eval-corpus}, each mode's held-out NLL and the share of the full-context gain it keeps stand beside
- * its speed ({@link Evaluator}: no context, full context and REFRAG at the request's p and policy).
+ * With {@code --context-tokens}, one such comparison per context length; a context longer than the decoder's window
+ * shows full context refused (as its row's result) and REFRAG serving it, at the largest p that fits. With
+ * {@code --eval-corpus}, each mode's held-out NLL and the share of the full-context gain it keeps stand beside its
+ * speed ({@link Evaluator}: no context, full context and REFRAG at the request's p and policy).
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Full context against REFRAG (uncached and cached) for each k on one request: TTFT, TTIT, "
@@ -54,6 +57,11 @@ final class Compare extends CliCommand {
     @Option(names = "--repeats", defaultValue = "3", paramLabel = "R", description = "measured runs per mode")
     int repeats;
 
+    @Option(names = "--context-tokens", split = ",", paramLabel = "N,...", description = "compare on contexts of up "
+            + "to N full-context tokens each (the context file's leading passages); longer than the decoder's window, "
+            + "full context is refused and REFRAG serves it")
+    List<Integer> contextTokens;
+
     @Option(names = "--chart", paramLabel = "FILE.svg", description = "TTFT against context length, as SVG")
     Path chart;
 
@@ -70,19 +78,29 @@ final class Compare extends CliCommand {
     CliOptions.Device device;
 
     /**
-     * One measured configuration, printed and serialised as it is: medians, ratios to full context, and its held-out
-     * quality (null without {@code --eval-corpus}).
+     * One measured configuration, printed and serialised as it is: medians, ratios to full context (null when full
+     * context could not run), its held-out quality (null without {@code --eval-corpus}), the p it ran at, and why it
+     * could not run (null when it ran).
      */
-    record Run(String mode, int k, boolean cached, int decoderInputLength, double ttftMillis, double ttitMillis,
-            double throughputTokensPerSecond, double encodeMillis, double prefillMillis, double ttftSpeedup,
-            double throughputSpeedup, Double heldOutNll, Double gainKept, String text) {
+    record Run(String mode, int k, boolean cached, Double p, int decoderInputLength, double ttftMillis,
+            double ttitMillis, double throughputTokensPerSecond, double encodeMillis, double prefillMillis,
+            Double ttftSpeedup, Double throughputSpeedup, Double heldOutNll, Double gainKept, String text,
+            String refused) {
 
-        /** @return this run's ratios to full context, and its quality row's NLL and gain kept */
+        /** @return a mode that could not run, and why */
+        static Run refused(String mode, int k, boolean cached, String why) {
+            return new Run(mode, k, cached, null, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                    null, null, null, null, "", why);
+        }
+
+        /** @return this run's ratios to full context (when it ran), and its quality row's NLL and gain kept */
         Run against(Run full, EvalRow quality) {
-            return new Run(mode, k, cached, decoderInputLength, ttftMillis, ttitMillis, throughputTokensPerSecond,
-                    encodeMillis, prefillMillis, full.ttftMillis / ttftMillis,
-                    throughputTokensPerSecond / full.throughputTokensPerSecond,
-                    quality == null ? null : quality.meanNll(), quality == null ? null : quality.gainKept(), text);
+            boolean both = refused == null && full.refused() == null;
+            return new Run(mode, k, cached, p, decoderInputLength, ttftMillis, ttitMillis, throughputTokensPerSecond,
+                    encodeMillis, prefillMillis, both ? full.ttftMillis / ttftMillis : null,
+                    both ? throughputTokensPerSecond / full.throughputTokensPerSecond : null,
+                    quality == null ? null : quality.meanNll(), quality == null ? null : quality.gainKept(), text,
+                    refused);
         }
 
         String label() {
@@ -90,9 +108,19 @@ final class Compare extends CliCommand {
         }
     }
 
-    /** What {@code --json} prints: the request, then every run (the question or the prompt, whichever was given). */
-    record Report(String question, String prompt, int passages, int fullContextTokens, Integer heldOutDocuments,
-            Double noContextNll, List<Run> runs) {
+    /**
+     * One context's comparison.
+     *
+     * @param passages passages in the context
+     * @param fullContextTokens positions full context needs for them (prompt included)
+     * @param runs full context, then REFRAG per k, uncached and cached
+     */
+    record Context(int passages, int fullContextTokens, List<Run> runs) {
+    }
+
+    /** What {@code --json} prints: the request, the quality reference, then every context's runs. */
+    record Report(String question, String prompt, int windowPositions, Integer heldOutDocuments, Double noContextNll,
+            List<Context> contexts) {
     }
 
     @Override
@@ -109,15 +137,63 @@ final class Compare extends CliCommand {
             RefragOptions base = refrag.defaults().toBuilder().optK(ks.get(0))
                     .optExpansionFraction(expansion.p != null ? expansion.p : refrag.defaults().expansionFraction())
                     .optGeneration(generation).build();
-            List<String> used = request.passages != null ? request.first(corpus)
-                    : refrag.fittingPassages(request::request, corpus, generation.maxNewTokens());
-            err().printf("compare: %d passages, %d repeats after 1 warm-up, k in %s%n", used.size(), repeats, ks);
+            List<List<String>> contexts = new ArrayList<>();
+            if (contextTokens != null) {
+                for (int n : contextTokens) {
+                    contexts.add(leading(refrag, corpus, n));
+                }
+            } else {
+                contexts.add(request.passages != null ? request.first(corpus)
+                        : refrag.fittingPassages(request::request, corpus, generation.maxNewTokens()));
+            }
+            err().printf("compare: %d context(s) of %s passages, %d repeats after 1 warm-up, k in %s%n",
+                    contexts.size(), contexts.stream().map(c -> Integer.toString(c.size())).toList(), repeats, ks);
             EvalReport quality = heldOut == null ? null : quality(refrag, heldOut, base);
-            report(text, used.size(), measureAll(refrag, request.request(used), base, quality), quality);
+            Progress progress = new Progress("compare", err(), json);
+            int total = contexts.size() * (1 + 2 * ks.size());
+            List<Context> measured = new ArrayList<>();
+            for (List<String> context : contexts) {
+                RefragRequest each = request.request(context);
+                measured.add(new Context(context.size(), refrag.fullContextTokens(each),
+                        measureAll(refrag, each, base, quality, progress, measured.size() * (1 + 2 * ks.size()),
+                                total)));
+            }
+            progress.update(total, total);
+            report(text, refrag.decoder().info().maxPositions(), measured, quality);
             if (chartFile != null) {
                 chart(refrag, corpus, base, chartFile);
             }
         }
+    }
+
+    /**
+     * @return the leading passages whose full context stays within {@code tokens} positions, the last one cut at a
+     *     word boundary to come as close as it can (at least one word)
+     */
+    private List<String> leading(Refrag refrag, List<String> corpus, int tokens) {
+        int n = 1;
+        while (n < corpus.size() && refrag.fullContextTokens(request.request(corpus.subList(0, n + 1))) <= tokens) {
+            n++;
+        }
+        List<String> context = new ArrayList<>(corpus.subList(0, n));
+        String next = n < corpus.size() ? corpus.get(n) : context.remove(n - 1);
+        String[] words = next.split(" ");
+        int lo = context.isEmpty() ? 1 : 0; // words of the cut passage that fit; one at least for an empty context
+        int hi = words.length;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            List<String> tried = new ArrayList<>(context);
+            tried.add(String.join(" ", Arrays.copyOf(words, mid)));
+            if (refrag.fullContextTokens(request.request(tried)) <= tokens) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (lo > 0) {
+            context.add(String.join(" ", Arrays.copyOf(words, lo)));
+        }
+        return context;
     }
 
     /** Checks the counts, k and p before any model is loaded. */
@@ -128,6 +204,16 @@ final class Compare extends CliCommand {
         if (evalDocuments < 1) {
             throw new UsageException("compare: --eval-documents must be >= 1, got " + evalDocuments);
         }
+        if (contextTokens != null) {
+            if (request.passages != null) {
+                throw new UsageException("compare: give --context-tokens or --passages, not both");
+            }
+            for (int n : contextTokens) {
+                if (n < 1 || n > 1_000_000) {
+                    throw new UsageException("compare: --context-tokens must be 1 to 1000000 each, got " + n);
+                }
+            }
+        }
         for (int k : ks) {
             RefragOptions.builder().optK(k);
         }
@@ -136,25 +222,51 @@ final class Compare extends CliCommand {
         }
     }
 
-    /** Full context, then REFRAG at each k uncached and cached, each with its quality row. */
-    private List<Run> measureAll(Refrag refrag, RefragRequest request, RefragOptions base, EvalReport quality) {
-        Progress progress = new Progress("compare", err(), json);
-        int configurations = 1 + 2 * ks.size();
-        Run full = measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
-                repeats);
+    /**
+     * Full context, then REFRAG at each k uncached and cached, each with its quality row. A mode that cannot take the
+     * context is a refused row; REFRAG drops to the largest p (in steps of 0.05) that fits before it refuses.
+     */
+    private List<Run> measureAll(Refrag refrag, RefragRequest request, RefragOptions base, EvalReport quality,
+            Progress progress, int done, int total) {
+        int window = refrag.decoder().info().maxPositions();
+        int needs = refrag.fullContextTokens(request) + base.generation().maxNewTokens();
+        Run full = needs > window
+                ? Run.refused("full-context", 0, false, String.format(Locale.ROOT, "refused: needs %,d positions, "
+                        + "the decoder's window is %,d", needs, window))
+                : measure(refrag, request, base.toBuilder().optFullContext(true).build(), "full-context", 0, false,
+                        repeats);
         List<Run> runs = new ArrayList<>(List.of(full.against(full, quality == null ? null
                 : quality.row(EvalMode.FULL))));
         for (int k : ks) {
-            RefragOptions o = base.toBuilder().optK(k).build();
             EvalRow q = quality == null ? null : quality.refragRow(k);
+            double p = base.expansionFraction();
             for (boolean cached : new boolean[] {false, true}) {
-                progress.update(runs.size(), configurations);
-                runs.add(measure(refrag, request, o.toBuilder().optUseCache(cached).build(), "refrag", k, cached,
-                        repeats).against(full, q));
+                progress.update(done + runs.size(), total);
+                Run run = fitting(refrag, request, base.toBuilder().optK(k).optExpansionFraction(p)
+                        .optUseCache(cached).build(), k, cached);
+                p = run.p() != null ? run.p() : p; // the cached run starts where the uncached one fitted
+                runs.add(run.against(full, q));
             }
         }
-        progress.update(runs.size(), configurations);
         return runs;
+    }
+
+    /**
+     * @return the REFRAG run at the options' p, or at the largest lower p whose prompt leaves room for the answer, or
+     *     a refused row
+     */
+    private Run fitting(Refrag refrag, RefragRequest request, RefragOptions o, int k, boolean cached) {
+        for (double p = o.expansionFraction(); ; p = Math.max(0, Math.floor(p * 20 - 1e-9) / 20)) {
+            try {
+                return measure(refrag, request, o.toBuilder().optExpansionFraction(p).build(), "refrag", k, cached,
+                        repeats);
+            } catch (ContextTooLongException e) {
+                if (p == 0) {
+                    return Run.refused("refrag", k, cached, String.format(Locale.ROOT, "refused: needs %,d "
+                            + "positions at p = 0, the decoder's window is %,d", e.requested(), e.limit()));
+                }
+            }
+        }
     }
 
     /** Held-out NLL of no context, full context and REFRAG at each k with the request's p and policy. */
@@ -172,6 +284,11 @@ final class Compare extends CliCommand {
             boolean cached, int repeats) {
         err().printf("compare: %s%s ...%n", mode, k > 0 ? " k=" + k + (cached ? " cached" : " uncached") : "");
         RefragResult first = refrag.generate(request, options); // warm-up (and cache fill)
+        int window = refrag.decoder().info().maxPositions();
+        int needs = first.decoderInputLength() + options.generation().maxNewTokens();
+        if (needs > window) { // the prompt fits, the answer would be cut short: a REFRAG run tries a lower p
+            throw new ContextTooLongException("no room for the answer", needs, window);
+        }
         double[] ttft = new double[repeats];
         double[] ttit = new double[repeats];
         double[] tput = new double[repeats];
@@ -185,34 +302,43 @@ final class Compare extends CliCommand {
             encode[i] = r.encodeMillis();
             prefill[i] = r.generation().metrics().prefillMillis();
         }
-        return new Run(mode, k, cached, first.decoderInputLength(), Statistics.median(ttft), Statistics.median(ttit),
-                Statistics.median(tput), Statistics.median(encode), Statistics.median(prefill), Double.NaN, Double.NaN,
-                null, null, first.text());
+        return new Run(mode, k, cached, options.fullContext() ? null : options.expansionFraction(),
+                first.decoderInputLength(), Statistics.median(ttft), Statistics.median(ttit), Statistics.median(tput),
+                Statistics.median(encode), Statistics.median(prefill), null, null, null, null, first.text(), null);
     }
 
-    private void report(String text, int passageCount, List<Run> runs, EvalReport quality) {
-        Run full = runs.get(0);
-        Report report = new Report(request.question, request.prompt, passageCount, full.decoderInputLength(),
+    private void report(String text, int window, List<Context> contexts, EvalReport quality) {
+        Report report = new Report(request.question, request.prompt, window,
                 quality == null ? null : quality.documents(),
-                quality == null ? null : quality.row(EvalMode.NONE).meanNll(), runs);
+                quality == null ? null : quality.row(EvalMode.NONE).meanNll(), contexts);
         print(report, out -> table(out, text, report, quality));
     }
 
     private void table(PrintWriter out, String text, Report report, EvalReport quality) {
-        out.println((request.question != null ? "Question: " : "Prompt: ") + text.strip() + "   (" + report.passages()
-                + " passages, " + report.fullContextTokens() + " full-context tokens)");
-        for (Run r : report.runs()) {
-            out.printf("  %-26s %s: %s%n", r.label(), request.question != null ? "answer" : "continues",
-                    r.text().replace('\n', ' ').strip());
-        }
-        out.println();
-        out.printf("%-26s %9s %10s %9s %10s %11s %9s %10s%s%n", "mode", "dec. input", "TTFT ms", "TTIT ms", "tokens/s",
-                "encode ms", "TTFT x", "tput x", quality == null ? "" : String.format("%9s %10s", "NLL", "gain kept"));
-        for (Run r : report.runs()) {
-            out.printf(Locale.ROOT, "%-26s %9d %10.2f %9.2f %10.1f %11.2f %9.2f %10.2f%s%n", r.label(),
-                    r.decoderInputLength(), r.ttftMillis(), r.ttitMillis(), r.throughputTokensPerSecond(),
-                    r.encodeMillis(), r.ttftSpeedup(), r.throughputSpeedup(), r.heldOutNll() == null ? ""
-                            : String.format(Locale.ROOT, "%9.4f %9.1f%%", r.heldOutNll(), 100 * r.gainKept()));
+        out.println((request.question != null ? "Question: " : "Prompt: ") + text.strip() + "   (decoder window "
+                + report.windowPositions() + " positions)");
+        for (Context c : report.contexts()) {
+            out.printf(Locale.ROOT, "%nContext: %d passages, %,d full-context tokens%n", c.passages(),
+                    c.fullContextTokens());
+            for (Run r : c.runs()) {
+                out.printf("  %-26s %s: %s%n", r.label(), request.question != null ? "answer" : "continues",
+                        r.refused() != null ? "(" + r.refused() + ")" : r.text().replace('\n', ' ').strip());
+            }
+            out.printf("%-26s %5s %9s %10s %9s %10s %11s %9s %10s%s%n", "mode", "p", "dec. input", "TTFT ms",
+                    "TTIT ms", "tokens/s", "encode ms", "TTFT x", "tput x",
+                    quality == null ? "" : String.format("%9s %10s", "NLL", "gain kept"));
+            for (Run r : c.runs()) {
+                String q = r.heldOutNll() == null ? ""
+                        : String.format(Locale.ROOT, "%9.4f %9.1f%%", r.heldOutNll(), 100 * r.gainKept());
+                if (r.refused() != null) {
+                    out.printf(Locale.ROOT, "%-26s %s%n", r.label(), r.refused());
+                    continue;
+                }
+                out.printf(Locale.ROOT, "%-26s %5s %9d %10.2f %9.2f %10.1f %11.2f %9s %10s%s%n", r.label(),
+                        r.p() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.p()),
+                        r.decoderInputLength(), r.ttftMillis(), r.ttitMillis(), r.throughputTokensPerSecond(),
+                        r.encodeMillis(), ratio(r.ttftSpeedup()), ratio(r.throughputSpeedup()), q);
+            }
         }
         if (quality != null) {
             EvalRow first = quality.refragRow(ks.get(0));
@@ -222,6 +348,10 @@ final class Compare extends CliCommand {
                     EvalOptions.DEFAULT_CONTEXT_TOKENS, report.heldOutDocuments(), report.noContextNll(),
                     first.p(), first.policy());
         }
+    }
+
+    private static String ratio(Double r) {
+        return r == null ? "-" : String.format(Locale.ROOT, "%.2f", r);
     }
 
     /** TTFT against context length: full context while it fits, REFRAG (cached) per k; written as SVG. */

@@ -120,7 +120,7 @@ class MainTest {
                 "--question", "Who had a dog?", "--context-file", ctx.toString(), "--k", "8,16", "--repeats", "1",
                 "--max-new-tokens", "3", "--chart", chart.toString(), "--json");
         assertEquals(0, c.code(), c.err());
-        JsonArray runs = c.json().getAsJsonArray("runs");
+        JsonArray runs = c.json().getAsJsonArray("contexts").get(0).getAsJsonObject().getAsJsonArray("runs");
         assertEquals(5, runs.size());
         assertEquals("full-context", runs.get(0).getAsJsonObject().get("mode").getAsString());
         assertEquals(1.0, runs.get(0).getAsJsonObject().get("ttftSpeedup").getAsDouble(), 1e-12);
@@ -135,11 +135,12 @@ class MainTest {
                 "--json");
         assertEquals(0, q.code(), q.err());
         assertEquals(2, q.json().get("heldOutDocuments").getAsInt());
-        for (var e : q.json().getAsJsonArray("runs")) {
+        JsonArray qualityRuns = q.json().getAsJsonArray("contexts").get(0).getAsJsonObject().getAsJsonArray("runs");
+        for (var e : qualityRuns) {
             assertTrue(e.getAsJsonObject().has("heldOutNll") && e.getAsJsonObject().has("gainKept"), e.toString());
         }
-        assertEquals(1.0, q.json().getAsJsonArray("runs").get(0).getAsJsonObject().get("gainKept").getAsDouble(),
-                1e-9, "full context keeps all of its own gain");
+        assertEquals(1.0, qualityRuns.get(0).getAsJsonObject().get("gainKept").getAsDouble(), 1e-9,
+                "full context keeps all of its own gain");
     }
 
     @Test
@@ -419,8 +420,24 @@ class MainTest {
         }
         assertTrue(r.out().contains("continues:") && r.out().contains("TTFT x") && r.out().contains("gain kept")
                 && r.out().contains("never trained on"), r.out());
-        assertTrue(r.err().contains("compare: 7/7") && r.err().contains("compare quality: 40/40")
+        assertTrue(r.err().contains("compare: 14/14") && r.err().contains("compare quality: 40/40")
                 && r.err().contains("ETA"), "progress with totals: " + r.err());
+        // a context near the window, where both modes run side by side; one beyond it, where full context is refused
+        // as its row's result and REFRAG at k = 16 serves it
+        String[] contexts = r.out().split("\nContext: ");
+        assertEquals(3, contexts.length, r.out());
+        java.util.regex.Matcher near = java.util.regex.Pattern.compile("(\\d+) passages, ([\\d,]+) full-context tokens")
+                .matcher(contexts[1]);
+        assertTrue(near.find() && Integer.parseInt(near.group(2).replace(",", "")) > 400, contexts[1]);
+        assertTrue(java.util.regex.Pattern.compile("refrag k=8 cached +0\\.25 +\\d+ +[\\d.]+ +[\\d.]+ +[\\d.]+ "
+                + "+[\\d.]+ +[\\d.]+ ").matcher(contexts[1]).find(), "a TTFT ratio beside full context: " + contexts[1]);
+        java.util.regex.Matcher far = java.util.regex.Pattern.compile("(\\d+) passages, ([\\d,]+) full-context tokens")
+                .matcher(contexts[2]);
+        assertTrue(far.find() && Integer.parseInt(far.group(2).replace(",", "")) > 1_900, contexts[2]);
+        assertTrue(java.util.regex.Pattern.compile("full-context +refused: needs [\\d,]+ positions, the decoder's "
+                + "window is 512").matcher(contexts[2]).find(), contexts[2]);
+        assertTrue(java.util.regex.Pattern.compile("refrag k=16 cached +0\\.\\d+ +\\d+ +[\\d.]+").matcher(contexts[2])
+                .find(), "REFRAG k=16 serves the 2,000-token context: " + contexts[2]);
     }
 
     @Test

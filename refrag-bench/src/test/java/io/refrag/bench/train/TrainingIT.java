@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.refrag.core.Refrag;
+import io.refrag.core.RefragManifest;
 import io.refrag.core.RefragOptions;
 import io.refrag.core.RefragRequest;
 import io.refrag.core.RefragResult;
@@ -14,6 +15,8 @@ import io.refrag.core.checkpoint.AtomicFiles;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.generate.GenerationOptions;
+import io.refrag.core.lora.LoraAdapter;
+import io.refrag.core.lora.LoraConfig;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ModelOptions;
 import io.refrag.core.model.Pooling;
@@ -237,6 +240,49 @@ class TrainingIT {
                     RefragOptions.builder().optK(8).optGeneration(GenerationOptions.builder().optMaxNewTokens(2)
                             .build()).build());
             assertEquals(2, r.generation().generatedTokens());
+        }
+    }
+
+    @Test
+    void loraAdaptersTrainForEncoderAndDecoderAndTheFolderServesThem(@TempDir Path tmp) throws Exception {
+        TrainingOptions three = TrainingOptions.builder().optSteps(3).optBatchSize(2).optLearningRate(1e-2).optSeed(7)
+                .build();
+        Path out = tmp.resolve("out");
+        new ContinualPretrainingTask(new ContinualPretrainingConfig(base(out, stories).optEvalSamples(1)
+                .optOptions(three)
+                .optEncoderLora(LoraConfig.of(4, 8, 0, List.of("query", "value")))
+                .optDecoderLora(LoraConfig.of(4, 8, 0, List.of("q_proj", "v_proj", "down_proj")))
+                .build(), new NextParagraph(16, 8, 0.25), true, true)).run(TrainingListener.none());
+        assertFalse(Files.exists(out.resolve("encoder")), "adapters train, not the encoder's weights");
+        assertFalse(Files.exists(out.resolve("decoder")));
+        RefragManifest m = RefragManifest.read(out);
+        assertEquals(out.resolve("encoder-adapter"), m.encoderAdapter());
+        assertEquals(out.resolve("decoder-adapter"), m.decoderAdapter());
+        assertEquals(SharedModels.miniLm().toAbsolutePath().normalize(), m.encoder().toAbsolutePath().normalize());
+        try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(out.resolve("encoder-adapter")
+                .resolve(LoraAdapter.WEIGHTS_FILE))) {
+            float[] b = c.readFloats("base_model.model.encoder.layer.0.attention.self.query.lora_B.weight");
+            boolean moved = false;
+            for (float v : b) {
+                moved |= v != 0;
+            }
+            assertTrue(moved, "B moved from zero");
+            assertEquals(6 * 2 * 2, c.names().size(), "6 layers x (query, value) x (A, B)");
+        }
+        assertTrue(Files.readString(out.resolve("decoder-adapter").resolve(LoraAdapter.CONFIG_FILE))
+                .contains("\"peft_type\":\"LORA\""));
+        RefragRequest request = RefragRequest.of("Who?", stories.documents().subList(0, 1));
+        RefragOptions options = RefragOptions.builder().optK(8).optUseCache(false).optGeneration(
+                GenerationOptions.builder().optMaxNewTokens(8).build()).build();
+        try (Refrag merged = Refrag.load(out, CPU);
+                Refrag unmerged = Refrag.open(m, CPU.withUnmergedAdapter(true));
+                Refrag without = Refrag.open(m.withAdapters(null, null), CPU)) {
+            RefragResult a = merged.generate(request, options);
+            assertEquals(a.text(), unmerged.generate(request, options).text(), "merged = unmerged");
+            assertEquals(8, a.generation().generatedTokens());
+            float[][] adapted = merged.embed(List.of("Once upon a time"));
+            float[][] base = without.embed(List.of("Once upon a time"));
+            assertFalse(java.util.Arrays.equals(adapted[0], base[0]), "the encoder adapters load and change it");
         }
     }
 

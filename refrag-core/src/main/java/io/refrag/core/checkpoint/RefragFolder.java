@@ -17,6 +17,10 @@ public final class RefragFolder {
     public static final String ENCODER = "encoder";
     /** The persistent chunk cache that {@code precompute} fills when the manifest names none. */
     public static final String CHUNK_CACHE = "chunk-cache";
+    /** The encoder's trained LoRA adapters (a PEFT folder). */
+    public static final String ENCODER_ADAPTER = "encoder-adapter";
+    /** The decoder's trained LoRA adapters (a PEFT folder). */
+    public static final String DECODER_ADAPTER = "decoder-adapter";
 
     private RefragFolder() {
     }

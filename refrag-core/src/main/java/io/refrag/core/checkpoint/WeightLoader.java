@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.refrag.core.lora.LoraAdapter;
 import io.refrag.core.exception.ModelLoadException;
 
 import java.nio.ByteBuffer;
@@ -35,6 +36,7 @@ public final class WeightLoader {
     private final Set<String> consumed = new HashSet<>();
     private final List<Predicate<String>> ignored = new ArrayList<>();
     private final NamedWeights loaded = new NamedWeights();
+    private LoraAdapter merging;
 
     /**
      * @param checkpoint the opened weights
@@ -58,6 +60,16 @@ public final class WeightLoader {
      */
     public boolean has(String name) {
         return checkpoint.find(name).isPresent();
+    }
+
+    /**
+     * Merges LoRA adapters into the weights as they load ({@code W += scale * B A}), before any model packs or fuses
+     * them; {@link #requireAllConsumed()} then also requires every adapted module to have been found.
+     *
+     * @param adapter the adapters (their arrays may be closed once the model has loaded)
+     */
+    public void mergeAdapter(LoraAdapter adapter) {
+        this.merging = adapter;
     }
 
     /**
@@ -115,6 +127,9 @@ public final class WeightLoader {
                 }
             }
         }
+        if (merging != null) {
+            merging.merge(name, owned);
+        }
         owned.setName(name);
         consumed.add(name);
         return owned;
@@ -168,6 +183,9 @@ public final class WeightLoader {
      * @throws ModelLoadException naming every tensor the checkpoint holds that no module consumed
      */
     public void requireAllConsumed() {
+        if (merging != null) {
+            merging.requireAllMerged();
+        }
         List<String> extra = checkpoint.names().stream()
                 .filter(n -> !consumed.contains(n))
                 .filter(n -> ignored.stream().noneMatch(r -> r.test(n)))

@@ -158,6 +158,11 @@ public final class JsonConfig {
         return has(key) && json.get(key).isJsonObject();
     }
 
+    /** @return this object as JSON text (for readers of a nested object in a format of its own) */
+    public String toJson() {
+        return json.toString();
+    }
+
     /**
      * @param key an optional nested object field
      * @return the nested object as a config (same source file), empty if absent or null

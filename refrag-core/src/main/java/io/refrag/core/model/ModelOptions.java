@@ -3,6 +3,7 @@ package io.refrag.core.model;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.tensor.Device;
 
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -16,8 +17,13 @@ import java.util.Objects;
  * @param threads PyTorch intra-op threads on the CPU, set when a decoder loads and then kept; 0 lets the library
  *     choose ({@link io.refrag.core.tensor.Devices#intraOpThreads}: one for a small decoder, else the cores) and lower
  *     the count while other processes keep cores busy ({@link io.refrag.core.tensor.CpuThreads})
+ * @param adapter a LoRA adapter folder in PEFT's layout ({@link io.refrag.core.lora.LoraAdapter}) applied to the
+ *     model as it loads, or null
+ * @param unmergedAdapter whether the adapter runs beside the base weights instead of merged into them (merged is the
+ *     default: the model then runs exactly as fast as the base model); a trainable model's adapter is never merged
  */
-public record ModelOptions(Device device, Precision precision, boolean trainable, int threads) {
+public record ModelOptions(Device device, Precision precision, boolean trainable, int threads, Path adapter,
+        boolean unmergedAdapter) {
 
     /** Validates the fields. */
     public ModelOptions {
@@ -26,6 +32,18 @@ public record ModelOptions(Device device, Precision precision, boolean trainable
         if (threads < 0) {
             throw new InvalidRequestException("threads must be >= 0 (0: the library chooses), got " + threads);
         }
+    }
+
+    /**
+     * Options without an adapter.
+     *
+     * @param device the device
+     * @param precision compute precision
+     * @param trainable whether the weights train
+     * @param threads intra-op threads, 0 for the library's choice
+     */
+    public ModelOptions(Device device, Precision precision, boolean trainable, int threads) {
+        this(device, precision, trainable, threads, null, false);
     }
 
     /**
@@ -56,7 +74,7 @@ public record ModelOptions(Device device, Precision precision, boolean trainable
 
     /** @return these options with trainable weights */
     public ModelOptions withTrainable() {
-        return new ModelOptions(device, precision, true, threads);
+        return new ModelOptions(device, precision, true, threads, adapter, unmergedAdapter);
     }
 
     /**
@@ -64,6 +82,22 @@ public record ModelOptions(Device device, Precision precision, boolean trainable
      * @return these options with that thread count
      */
     public ModelOptions withThreads(int n) {
-        return new ModelOptions(device, precision, trainable, n);
+        return new ModelOptions(device, precision, trainable, n, adapter, unmergedAdapter);
+    }
+
+    /**
+     * @param folder a LoRA adapter folder (PEFT's layout), or null for none
+     * @return these options with that adapter
+     */
+    public ModelOptions withAdapter(Path folder) {
+        return new ModelOptions(device, precision, trainable, threads, folder, unmergedAdapter);
+    }
+
+    /**
+     * @param unmerged whether adapters run beside the base weights rather than merged into them
+     * @return these options so
+     */
+    public ModelOptions withUnmergedAdapter(boolean unmerged) {
+        return new ModelOptions(device, precision, trainable, threads, adapter, unmerged);
     }
 }

@@ -10,6 +10,8 @@ import ai.djl.ndarray.types.DataType;
 import io.refrag.core.checkpoint.Checkpoints;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.json.JsonConfig;
+import io.refrag.core.lora.LoraAdapter;
+import io.refrag.core.lora.LoraConfig;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.DecoderInfo;
 import io.refrag.core.model.DecoderInput;
@@ -102,12 +104,23 @@ public final class LlamaDecoder implements TrainableDecoder {
         return Checkpoints.load(folder, options.device(), options.precision().dataType(), options.trainable(),
                 tokenizer, (weights, manager) -> {
             boolean serving = cpu && !options.trainable();
+            LoraAdapter lora = options.adapter() == null ? null : LoraAdapter.read(options.adapter(), manager);
+            boolean merge = lora != null && !options.unmergedAdapter() && !options.trainable();
+            if (merge) {
+                weights.mergeAdapter(lora); // before the projections pack their weights
+            }
             LlamaForCausalLM model = LlamaForCausalLM.load(config, weights, options.precision().dataType(),
                     new Projection.Plan(serving ? threads.chosen() : 1, serving && prepack));
-            LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}", folder,
+            if (lora != null && !merge) {
+                lora.requireFits(model.linears());
+                model.attach(lora);
+            }
+            LOG.info("loaded LLaMA {} ({} layers, hidden {}, {} heads / {} kv) on {} as {}{}", folder,
                     config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
-                    config.numKeyValueHeads(), manager.getDevice(), options.precision());
-            String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision();
+                    config.numKeyValueHeads(), manager.getDevice(), options.precision(), lora == null ? ""
+                            : ", LoRA adapter " + options.adapter() + (merge ? " merged" : " unmerged"));
+            String id = "llama:" + folder.toAbsolutePath().normalize() + ":" + options.precision()
+                    + (lora == null ? "" : ":" + options.adapter().toAbsolutePath().normalize());
             return new LlamaDecoder(id, manager, model, tokenizer, eosTokenIds(folder, config), folder,
                     options.trainable(), threads);
         });
@@ -143,13 +156,45 @@ public final class LlamaDecoder implements TrainableDecoder {
         return openSessions.get();
     }
 
+    /**
+     * The weights the optimiser updates: the LoRA adapters' matrices when adapters are attached (the base weights
+     * then stay frozen), else every weight.
+     */
     @Override
     public Map<String, NDArray> parameters() {
         if (!trainable || model.computeType() != DataType.FLOAT32) {
             throw new InvalidRequestException("decoder " + folder + " was loaded for serving" + (trainable ? " in "
                     + model.computeType() : "") + "; load it with ModelOptions.withTrainable() and fp32 to train it");
         }
-        return model.weights().asMap();
+        LoraAdapter lora = model.adapter();
+        return lora != null ? lora.parameters() : model.weights().asMap();
+    }
+
+    @Override
+    public void addAdapter(LoraConfig config, long seed) {
+        if (!trainable) {
+            throw new InvalidRequestException("decoder " + folder + " was loaded for serving; load it with "
+                    + "ModelOptions.withTrainable() to train adapters");
+        }
+        if (model.adapter() != null) {
+            throw new InvalidRequestException("decoder " + folder + " has LoRA adapters already (loaded from "
+                    + "the run it continues); they train on");
+        }
+        model.attach(LoraAdapter.create(config, model.linears(), manager, seed));
+    }
+
+    @Override
+    public boolean hasAdapter() {
+        return model.adapter() != null;
+    }
+
+    @Override
+    public void saveAdapter(Path target, String baseModel) {
+        LoraAdapter lora = model.adapter();
+        if (lora == null) {
+            throw new InvalidRequestException("decoder " + folder + " has no LoRA adapters to save");
+        }
+        lora.save(target, baseModel);
     }
 
     @Override

@@ -8,8 +8,12 @@ import ai.djl.ndarray.types.SparseFormat;
 import io.refrag.core.checkpoint.NamedWeights;
 import io.refrag.core.checkpoint.WeightLoader;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.lora.LoraAdapter;
 import io.refrag.core.tensor.PackedLinear;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.BiFunction;
 
 /**
@@ -29,9 +33,12 @@ public final class LlamaForCausalLM {
     private final LlamaRotaryEmbedding rotaryEmb;
     private final NamedWeights weights;
     private final FusedDecodeStep fused; // decode steps in one native call; null unless the projections are packed
+    private final AdapterSlot adapters; // unmerged LoRA adapters, shared by every projection
+    private final Map<String, long[]> linears;
 
     private LlamaForCausalLM(LlamaConfig config, DataType computeType, NDArray embedTokens, LlamaDecoderLayer[] layers,
-            LlamaRMSNorm norm, Projection lmHead, NamedWeights weights, boolean packed) {
+            LlamaRMSNorm norm, Projection lmHead, NamedWeights weights, boolean packed, AdapterSlot adapters,
+            Map<String, long[]> linears) {
         this.config = config;
         this.computeType = computeType;
         this.embedTokens = embedTokens;
@@ -41,6 +48,8 @@ public final class LlamaForCausalLM {
         this.rotaryEmb = new LlamaRotaryEmbedding(config);
         this.weights = weights;
         this.fused = packed ? new FusedDecodeStep(config, layers, norm) : null;
+        this.adapters = adapters;
+        this.linears = linears;
     }
 
     /**
@@ -63,6 +72,8 @@ public final class LlamaForCausalLM {
         long qDim = (long) config.numAttentionHeads() * config.headDim();
         long kvDim = (long) config.numKeyValueHeads() * config.headDim();
         NDArray embed = loader.load(p + "embed_tokens.weight", config.vocabSize(), hidden);
+        AdapterSlot adapters = new AdapterSlot();
+        Map<String, long[]> linears = new LinkedHashMap<>();
         LlamaDecoderLayer[] layers = new LlamaDecoderLayer[config.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             String l = p + "layers." + i + ".";
@@ -71,18 +82,28 @@ public final class LlamaForCausalLM {
             String[] qkvNames = {a + "q_proj", a + "k_proj", a + "v_proj"};
             boolean ab = config.attentionBias();
             Projection qkv = new Projection(loader.loadStacked(qkvNames, ".weight", qkvRows, hidden),
-                    ab ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null, plan);
+                    ab ? loader.loadStacked(qkvNames, ".bias", qkvRows) : null, plan, adapters, qkvNames, qkvRows);
             Projection oProj = new Projection(loader.load(a + "o_proj.weight", hidden, qDim),
-                    ab ? loader.load(a + "o_proj.bias", hidden) : null, plan);
+                    ab ? loader.load(a + "o_proj.bias", hidden) : null, plan, adapters, new String[] {a + "o_proj"},
+                    new long[] {hidden});
             String m = l + "mlp.";
             boolean mb = config.mlpBias();
             String[] gateUp = {m + "gate_proj", m + "up_proj"};
             long[] gateUpRows = {inter, inter};
             LlamaMLP mlp = new LlamaMLP(
                     new Projection(loader.loadStacked(gateUp, ".weight", gateUpRows, hidden),
-                            mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null, plan),
+                            mb ? loader.loadStacked(gateUp, ".bias", gateUpRows) : null, plan, adapters, gateUp,
+                            gateUpRows),
                     new Projection(loader.load(m + "down_proj.weight", hidden, inter),
-                            mb ? loader.load(m + "down_proj.bias", hidden) : null, plan));
+                            mb ? loader.load(m + "down_proj.bias", hidden) : null, plan, adapters,
+                            new String[] {m + "down_proj"}, new long[] {hidden}));
+            for (int j = 0; j < 3; j++) {
+                linears.put(qkvNames[j], new long[] {qkvRows[j], hidden});
+            }
+            linears.put(a + "o_proj", new long[] {hidden, qDim});
+            linears.put(gateUp[0], new long[] {inter, hidden});
+            linears.put(gateUp[1], new long[] {inter, hidden});
+            linears.put(m + "down_proj", new long[] {hidden, inter});
             layers[i] = new LlamaDecoderLayer(
                     new LlamaRMSNorm(loader.load(l + "input_layernorm.weight", hidden), config.rmsNormEps()),
                     new LlamaAttention(config, i, qkv, oProj),
@@ -100,7 +121,7 @@ public final class LlamaForCausalLM {
         }
         loader.requireAllConsumed();
         return new LlamaForCausalLM(config, computeType, embed, layers, norm, new Projection(lmHead, null, plan),
-                loader.loaded(), plan.packed());
+                loader.loaded(), plan.packed(), adapters, Collections.unmodifiableMap(linears));
     }
 
     /** @return the config */
@@ -111,6 +132,26 @@ public final class LlamaForCausalLM {
     /** @return every weight under its HF name (fused projections under their parts' names joined by {@code +}) */
     public NamedWeights weights() {
         return weights;
+    }
+
+    /** @return the attention and MLP projections: module name to weight shape {@code [out, in]} (LoRA's targets) */
+    public Map<String, long[]> linears() {
+        return linears;
+    }
+
+    /**
+     * Runs unmerged LoRA adapters from now on (training them, or serving them unmerged); decode steps then run layer
+     * by layer rather than fused.
+     *
+     * @param lora the adapters, or null for none
+     */
+    public void attach(LoraAdapter lora) {
+        adapters.set(lora);
+    }
+
+    /** @return the attached unmerged adapters, or null */
+    public LoraAdapter adapter() {
+        return adapters.get();
     }
 
     /** @return the compute type of weights and activations */
@@ -179,9 +220,9 @@ public final class LlamaForCausalLM {
         return fused != null;
     }
 
-    /** @return whether a decode step can run fused: packed projections, no autograd */
+    /** @return whether a decode step can run fused: packed projections, no autograd, no unmerged adapters */
     private boolean fusable() {
-        return fused != null && !PackedLinear.recordingGradients();
+        return fused != null && !PackedLinear.recordingGradients() && adapters.get() == null;
     }
 
     /**

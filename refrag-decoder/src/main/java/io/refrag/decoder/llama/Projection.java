@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.core.Linear;
 import io.refrag.core.tensor.Devices;
+import io.refrag.core.lora.LoraAdapter;
 import io.refrag.core.tensor.PackedLinear;
 
 /**
@@ -32,6 +33,9 @@ final class Projection {
     private final NDArray bias; // [out] or null
     private final NDArray weightBlocks; // [blocks, out / blocks, in]: a view of weight, or null for one block
     private final PackedLinear.Packed packed; // oneDNN's layout of weight and the bias, or null
+    private final AdapterSlot adapters; // where unmerged LoRA adapters attach, or null
+    private final String[] modules; // the HF modules the weight stacks by rows (q|k|v, gate|up, or one)
+    private final long[] moduleRows;
 
     /**
      * How a model's projections run.
@@ -49,6 +53,21 @@ final class Projection {
      * @param plan how it runs; the blocks and the packed weight are made here, in the weights' manager
      */
     Projection(NDArray weight, NDArray bias, Plan plan) {
+        this(weight, bias, plan, null, new String[0], new long[0]);
+    }
+
+    /**
+     * @param weight {@code [out, in]}
+     * @param bias {@code [out]} or null
+     * @param plan how it runs
+     * @param adapters where unmerged LoRA adapters attach
+     * @param modules the HF module names the weight stacks, in row order
+     * @param moduleRows each module's rows
+     */
+    Projection(NDArray weight, NDArray bias, Plan plan, AdapterSlot adapters, String[] modules, long[] moduleRows) {
+        this.adapters = adapters;
+        this.modules = modules;
+        this.moduleRows = moduleRows;
         this.weight = weight;
         this.bias = bias;
         long out = weight.getShape().get(0);
@@ -63,6 +82,13 @@ final class Projection {
      * @return {@code [rows, out]}, owned by x's manager
      */
     NDArray apply(NDArray x) {
+        NDArray y = base(x);
+        LoraAdapter lora = adapters == null ? null : adapters.get();
+        NDArray delta = lora == null ? null : lora.delta(modules, moduleRows, x, PackedLinear.recordingGradients());
+        return delta == null ? y : y.add(delta);
+    }
+
+    private NDArray base(NDArray x) {
         if (packed != null && !PackedLinear.recordingGradients()) {
             return PackedLinear.get().apply(x, packed);
         }

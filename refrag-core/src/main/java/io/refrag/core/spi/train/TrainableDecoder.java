@@ -1,6 +1,7 @@
 package io.refrag.core.spi.train;
 
 import ai.djl.ndarray.NDArray;
+import io.refrag.core.lora.LoraConfig;
 import io.refrag.core.model.CausalDecoder;
 import io.refrag.core.model.ModelOptions;
 
@@ -35,4 +36,24 @@ public interface TrainableDecoder extends CausalDecoder, Trainable {
      * @param folder target folder (created)
      */
     void saveCheckpoint(Path folder);
+
+    /**
+     * Attaches new LoRA adapters to the layers the config targets; from then on {@link #parameters()} are the
+     * adapters' matrices and the base weights stay frozen.
+     *
+     * @param config rank, alpha, dropout, targets (PEFT's names: {@code q_proj}, {@code v_proj}, ...)
+     * @param seed seed of the adapters' initial {@code A}
+     */
+    void addAdapter(LoraConfig config, long seed);
+
+    /** @return whether LoRA adapters are attached (added, or loaded unmerged) */
+    boolean hasAdapter();
+
+    /**
+     * Writes the attached adapters as a PEFT folder.
+     *
+     * @param folder target folder (created)
+     * @param baseModel the base model's hub id or folder, as PEFT records it
+     */
+    void saveAdapter(Path folder, String baseModel);
 }

@@ -2,6 +2,7 @@ package io.refrag.core.spi.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.refrag.core.lora.LoraConfig;
 import io.refrag.core.model.ChunkEncoder;
 
 import java.nio.file.Path;
@@ -25,4 +26,24 @@ public interface TrainableEncoder extends ChunkEncoder, Trainable {
      * @param folder target folder (created)
      */
     void saveCheckpoint(Path folder);
+
+    /**
+     * Attaches new LoRA adapters to the layers the config targets; from then on {@link #parameters()} are the
+     * adapters' matrices and the base weights stay frozen.
+     *
+     * @param config rank, alpha, dropout, targets (PEFT's names)
+     * @param seed seed of the adapters' initial {@code A}
+     */
+    void addAdapter(LoraConfig config, long seed);
+
+    /** @return whether LoRA adapters are attached (added, or loaded unmerged) */
+    boolean hasAdapter();
+
+    /**
+     * Writes the attached adapters as a PEFT folder.
+     *
+     * @param folder target folder (created)
+     * @param baseModel the base model's hub id or folder, as PEFT records it
+     */
+    void saveAdapter(Path folder, String baseModel);
 }
