@@ -231,19 +231,12 @@ public final class BertChunkEncoder implements TrainableEncoder {
 
     @Override
     public void addAdapter(LoraConfig config, long seed) {
-        if (!trainable) {
-            throw new InvalidRequestException("encoder " + folder + " was loaded for serving; load it with "
-                    + "ModelOptions.withTrainable() to train adapters");
-        }
-        if (model.adapter() != null) {
-            throw new InvalidRequestException("encoder " + folder + " has LoRA adapters already (loaded from "
-                    + "the run it continues); they train on");
-        }
         Map<String, long[]> used = new LinkedHashMap<>(model.linears());
         if (pooling != Pooling.POOLER) { // the pooler is off the forward path: adapters there would get no gradient
             used.keySet().removeIf(m -> m.endsWith("pooler.dense"));
         }
-        model.attach(LoraAdapter.create(config, used, manager, seed));
+        model.attach(LoraAdapter.createFor("encoder " + folder, trainable, model.adapter(), config, used, manager,
+                seed));
     }
 
     @Override
@@ -253,11 +246,7 @@ public final class BertChunkEncoder implements TrainableEncoder {
 
     @Override
     public void saveAdapter(Path target, String baseModel) {
-        LoraAdapter lora = model.adapter();
-        if (lora == null) {
-            throw new InvalidRequestException("encoder " + folder + " has no LoRA adapters to save");
-        }
-        lora.save(target, baseModel);
+        LoraAdapter.saveFrom("encoder " + folder, model.adapter(), target, baseModel);
     }
 
     @Override

@@ -102,6 +102,49 @@ public final class LoraAdapter {
     }
 
     /**
+     * New adapters for a model that trains them: what a trainable encoder or decoder does on
+     * {@code addAdapter}.
+     *
+     * @param model the model, for messages ({@code "encoder /path"})
+     * @param trainable whether the model was loaded to train
+     * @param attached the adapters it has already, or null
+     * @param config rank, alpha, dropout, targets
+     * @param linears its linear layers that may be adapted
+     * @param manager its weights' manager (open: a trainable model's is)
+     * @param seed seed of {@code A}
+     * @return the adapters to attach
+     * @throws InvalidRequestException for a serving model, or one that has adapters already
+     */
+    public static LoraAdapter createFor(String model, boolean trainable, LoraAdapter attached, LoraConfig config,
+            Map<String, long[]> linears, NDManager manager, long seed) {
+        if (!trainable) {
+            throw new InvalidRequestException(model + " was loaded for serving; load it with "
+                    + "ModelOptions.withTrainable() to train adapters");
+        }
+        if (attached != null) {
+            throw new InvalidRequestException(model + " has LoRA adapters already (loaded from the run it continues); "
+                    + "they train on");
+        }
+        return create(config, linears, manager, seed);
+    }
+
+    /**
+     * Writes a model's attached adapters: what {@code saveAdapter} does.
+     *
+     * @param model the model, for messages
+     * @param attached its adapters, or null
+     * @param folder target folder
+     * @param baseModel the base model as PEFT records it
+     * @throws InvalidRequestException if it has none
+     */
+    public static void saveFrom(String model, LoraAdapter attached, Path folder, String baseModel) {
+        if (attached == null) {
+            throw new InvalidRequestException(model + " has no LoRA adapters to save");
+        }
+        attached.save(folder, baseModel);
+    }
+
+    /**
      * Reads a PEFT adapter folder.
      *
      * @param folder the folder holding {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE}

@@ -172,15 +172,8 @@ public final class LlamaDecoder implements TrainableDecoder {
 
     @Override
     public void addAdapter(LoraConfig config, long seed) {
-        if (!trainable) {
-            throw new InvalidRequestException("decoder " + folder + " was loaded for serving; load it with "
-                    + "ModelOptions.withTrainable() to train adapters");
-        }
-        if (model.adapter() != null) {
-            throw new InvalidRequestException("decoder " + folder + " has LoRA adapters already (loaded from "
-                    + "the run it continues); they train on");
-        }
-        model.attach(LoraAdapter.create(config, model.linears(), manager, seed));
+        model.attach(LoraAdapter.createFor("decoder " + folder, trainable, model.adapter(), config, model.linears(),
+                manager, seed));
     }
 
     @Override
@@ -190,11 +183,7 @@ public final class LlamaDecoder implements TrainableDecoder {
 
     @Override
     public void saveAdapter(Path target, String baseModel) {
-        LoraAdapter lora = model.adapter();
-        if (lora == null) {
-            throw new InvalidRequestException("decoder " + folder + " has no LoRA adapters to save");
-        }
-        lora.save(target, baseModel);
+        LoraAdapter.saveFrom("decoder " + folder, model.adapter(), target, baseModel);
     }
 
     @Override
