@@ -78,6 +78,30 @@ class EvalIT {
     }
 
     @Test
+    void theShippedEncoderAdaptersLoadFromTheFolderAndChangeTheResult() {
+        RefragManifest m = RefragManifest.read(SharedModels.shippedModel());
+        assertEquals(SharedModels.shippedModel().resolve("encoder-adapter").toAbsolutePath().normalize(),
+                m.encoderAdapter().toAbsolutePath().normalize(), "refrag.json names the encoder's LoRA adapters");
+        EvalReport adapted = k8(m, "learned");
+        EvalReport base = k8(m.withAdapters(null, null), "learned");
+        System.out.printf("k=8 p=0 on 30 held-out stories: %.1f%% kept with the encoder adapters, %.1f%% without%n",
+                100 * adapted.rows().get(2).gainKept(), 100 * base.rows().get(2).gainKept());
+        assertEquals(base.rows().get(1).meanNll(), adapted.rows().get(1).meanNll(), 1e-9, "full context: no encoder");
+        assertTrue(Math.abs(adapted.rows().get(2).meanNll() - base.rows().get(2).meanNll()) > 1e-4,
+                "the adapters change the compressed result");
+        assertTrue(adapted.rows().get(2).gainKept() > base.rows().get(2).gainKept(),
+                "the projector was trained with the adapters: without them it keeps less");
+        try (Refrag refrag = Refrag.load(SharedModels.shippedModel(), CPU);
+                Refrag unmerged = Refrag.open(m, CPU.withUnmergedAdapter(true))) {
+            float[] a = refrag.embed(List.of("Once upon a time, there was a little girl."))[0];
+            float[] b = unmerged.embed(List.of("Once upon a time, there was a little girl."))[0];
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-5, "merged = unmerged at " + i);
+            }
+        }
+    }
+
+    @Test
     void qaScoresTheFullContextAnswerAsExact(@TempDir Path tmp) throws IOException {
         List<String> passages = List.of(heldOut.get(0).substring(0, 200), heldOut.get(1).substring(0, 200));
         String question = "What did they do?";
@@ -128,9 +152,14 @@ class EvalIT {
 
     private static void copyFolder(Path from, Path to) throws IOException {
         Files.createDirectories(to);
-        try (Stream<Path> files = Files.list(from)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                Files.copy(f, to.resolve(f.getFileName().toString()));
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path f : files.filter(f -> !f.equals(from)).toList()) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
             }
         }
     }

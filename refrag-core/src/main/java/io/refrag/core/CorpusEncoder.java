@@ -42,8 +42,8 @@ public final class CorpusEncoder implements AutoCloseable {
     }
 
     /**
-     * Loads the parts a manifest names (a manifest without a projector gets the untrained one {@link Refrag#open}
-     * would create).
+     * Loads the parts a manifest names, as {@link Refrag#open} does (the encoder's LoRA adapters merged; a manifest
+     * without a projector gets the untrained one it would create).
      *
      * @param m the pipeline's parts
      * @param k decoder tokens per chunk, or null for the manifest's default
@@ -62,7 +62,7 @@ public final class CorpusEncoder implements AutoCloseable {
         ChunkEncoder encoder = null;
         try {
             tokenizer = HfTextTokenizer.load(m.decoder(), false, 0);
-            encoder = Providers.loadEncoder(m.encoder(), options, m.pooling());
+            encoder = Providers.loadEncoder(m.encoder(), options.withAdapter(m.encoderAdapter()), m.pooling());
             if (chunkSize > encoder.maxTokens()) {
                 throw new InvalidRequestException("k = " + chunkSize + " decoder tokens per chunk exceeds the "
                         + "encoder's maximum input of " + encoder.maxTokens() + " tokens; use a smaller k");

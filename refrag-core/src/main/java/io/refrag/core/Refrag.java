@@ -28,8 +28,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -119,6 +119,10 @@ public final class Refrag implements AutoCloseable {
         RefragBuilder b = builder().optModelOptions(options);
         Refrag refrag;
         try {
+            if (options.adapter() != null) {
+                throw new InvalidRequestException("a pipeline's adapters are named per part in its manifest "
+                        + "(encoderAdapter, decoderAdapter; RefragManifest.withAdapters), not in ModelOptions");
+            }
             if (m.encoderAdapter() != null && m.encoder() == null) {
                 throw new InvalidRequestException("refrag.json names an encoderAdapter but no encoder to adapt");
             }

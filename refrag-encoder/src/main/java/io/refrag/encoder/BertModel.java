@@ -25,7 +25,8 @@ import java.util.Map;
 
 /**
  * HF {@code BertModel} / {@code RobertaModel}: embeddings (word + absolute position + token type 0, LayerNorm), post-norm
- * encoder layers, optional pooler. Immutable; runs batched {@code [batch, seq]} inputs with an attention mask.
+ * encoder layers, optional pooler. The weights are immutable (LoRA adapters are merged as they load, or attached
+ * beside them with {@link #attach}); runs batched {@code [batch, seq]} inputs with an attention mask.
  */
 public final class BertModel {
     /** Added to masked float32 attention scores. */

@@ -14,6 +14,7 @@ import org.apache.hadoop.fs.Path;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -62,7 +63,8 @@ final class StoreFiles {
                 ChunkStoreFingerprint.parse(json, file.toString()).requireSameAs(fingerprint, root.toString());
                 return true;
             }
-            if (fs.exists(root) && fs.listStatus(root).length > 0) {
+            if (fs.exists(root) && Arrays.stream(fs.listStatus(root)).map(f -> f.getPath().getName())
+                    .anyMatch(n -> !n.equals(ChunkStoreLayout.TEMP) && !n.startsWith("."))) {
                 throw new InvalidRequestException(root + " is a folder that holds files but no "
                         + ChunkStoreLayout.FINGERPRINT_FILE + ": not a chunk store; give an empty or new folder");
             }

@@ -245,7 +245,8 @@ final class Compare extends CliCommand {
                 Run run = fitting(refrag, request, base.toBuilder().optK(k).optExpansionFraction(p)
                         .optUseCache(cached).build(), k, cached);
                 p = run.p() != null ? run.p() : p; // the cached run starts where the uncached one fitted
-                runs.add(run.against(full, q));
+                // the quality row was scored at the request's p: a run at a lower p shows none
+                runs.add(run.against(full, run.p() != null && run.p() == base.expansionFraction() ? q : null));
             }
         }
         return runs;

@@ -147,10 +147,16 @@ class MainTest {
     void theShippedModelWorksWhereverItIsCopied() throws Exception {
         Path copy = tmp.resolve("elsewhere/model");
         Files.createDirectories(copy);
-        try (var files = Files.list(SharedModels.shippedModel())) {
-            for (Path f : files.toList()) {
-                assertTrue(Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS), "no links: " + f);
-                Files.copy(f, copy.resolve(f.getFileName().toString()));
+        Path shipped = SharedModels.shippedModel();
+        try (var files = Files.walk(shipped)) {
+            for (Path f : files.filter(f -> !f.equals(shipped)).toList()) {
+                assertTrue(!Files.isSymbolicLink(f), "no links: " + f);
+                Path target = copy.resolve(shipped.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
             }
         }
         Run r = run("generate", "--model", copy.toString(), "--question", "Who is Lily?", "--context-file",

@@ -21,7 +21,8 @@ import java.util.function.BiFunction;
  * {@code model.norm}, {@code lm_head}) and the forward pass over input embeddings.
  *
  * <p>The forward works under DJL autograd: with frozen weights, gradients flow to the input embeddings (used by the
- * fine-tuning hooks).
+ * fine-tuning hooks), and to LoRA adapters {@link #attach attached} beside the weights (adapters merged as the weights
+ * load leave no trace).
  */
 public final class LlamaForCausalLM {
     private final LlamaConfig config;
