@@ -93,9 +93,9 @@ public final class BertChunkEncoder implements TrainableEncoder {
                 throw new ModelLoadException(folder + " has no pooler.dense weights; pooling 'pooler' is unavailable, "
                         + "use cls or mean");
             }
-            LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling{}", config.modelType(), folder,
-                    config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(), pooling,
-                    lora == null ? "" : ", LoRA adapter " + options.adapter() + (merge ? " merged" : " unmerged"));
+            LOG.info("loaded {} encoder {} ({} layers, hidden {}) on {} as {}, {} pooling{}", config.modelType(),
+                    folder, config.numHiddenLayers(), config.hiddenSize(), manager.getDevice(), options.precision(),
+                    pooling, lora == null ? "" : ", LoRA adapter " + options.adapter() + (merge ? " merged" : " unmerged"));
             String id = config.modelType() + ":" + contentHash(folder, options.adapter()) + ":" + options.precision()
                     + ":" + pooling;
             // its own thread rule: a 384-wide encoder uses the cores even beside a decoder small enough for one thread

@@ -65,8 +65,8 @@ public final class BertModel {
     }
 
     /**
-     * {@code encoder.layer.N.*} (its name, the prefix of its modules), with attention.self.{query,key,value} fused into
-     * one matrix.
+     * {@code encoder.layer.N.*} (its name, the prefix of its modules), with attention.self.{query,key,value} fused
+     * into one matrix.
      */
     private record BertLayer(String name, NDArray qkv, NDArray qkvBias, NDArray attentionOutputDense,
             NDArray attentionOutputDenseBias, NDArray attentionOutputLnWeight, NDArray attentionOutputLnBias,

@@ -139,7 +139,6 @@ final class TrainingLoop {
         s.state.write(step, params, values, optimizer);
     }
 
-
     /**
      * Writes a part's adapters into the output: the ones this run trained, else a copy of those of the run it
      * continued, so that every output folder is complete on its own.

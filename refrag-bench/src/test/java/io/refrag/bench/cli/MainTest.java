@@ -436,7 +436,8 @@ class MainTest {
                 .matcher(contexts[1]);
         assertTrue(near.find() && Integer.parseInt(near.group(2).replace(",", "")) > 400, contexts[1]);
         assertTrue(java.util.regex.Pattern.compile("refrag k=8 cached +0\\.25 +\\d+ +[\\d.]+ +[\\d.]+ +[\\d.]+ "
-                + "+[\\d.]+ +[\\d.]+ ").matcher(contexts[1]).find(), "a TTFT ratio beside full context: " + contexts[1]);
+                + "+[\\d.]+ +[\\d.]+ ").matcher(contexts[1]).find(),
+                "a TTFT ratio beside full context: " + contexts[1]);
         java.util.regex.Matcher far = java.util.regex.Pattern.compile("(\\d+) passages, ([\\d,]+) full-context tokens")
                 .matcher(contexts[2]);
         assertTrue(far.find() && Integer.parseInt(far.group(2).replace(",", "")) > 1_900, contexts[2]);

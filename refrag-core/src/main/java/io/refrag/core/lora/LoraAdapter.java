@@ -283,8 +283,9 @@ public final class LoraAdapter {
     public void requireAllMerged() {
         List<String> missing = modules.keySet().stream().filter(m -> !merged.contains(m)).toList();
         if (!missing.isEmpty()) {
-            throw new ModelLoadException("LoRA adapter names " + missing.size() + " module(s) this model does not have: "
-                    + (missing.size() > 5 ? missing.subList(0, 5) + " ..." : missing) + " (an adapter for another "
+            throw new ModelLoadException("LoRA adapter names " + missing.size() + " module(s) this model does not "
+                    + "have: " + (missing.size() > 5 ? missing.subList(0, 5) + " ..." : missing)
+                    + " (an adapter for another "
                     + "model?)");
         }
     }

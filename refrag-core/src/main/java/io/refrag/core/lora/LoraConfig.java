@@ -142,7 +142,8 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
             unsupported(o, where, "use_dora", false);
             unsupported(o, where, "fan_in_fan_out", false);
             if (!string(o, "bias", "none").equals("none")) {
-                throw new InvalidRequestException(where + ": bias " + o.get("bias") + " is not supported (\"none\" is)");
+                throw new InvalidRequestException(where + ": bias " + o.get("bias")
+                        + " is not supported (\"none\" is)");
             }
             for (String key : List.of("modules_to_save", "rank_pattern", "alpha_pattern", "layers_to_transform")) {
                 JsonElement e = o.get(key);
