@@ -63,13 +63,11 @@ public final class CorpusEncoder implements AutoCloseable {
         try {
             tokenizer = HfTextTokenizer.load(m.decoder(), false, 0);
             encoder = Providers.loadEncoder(m.encoder(), options.withAdapter(m.encoderAdapter()), m.pooling());
-            if (chunkSize > encoder.maxTokens()) {
-                throw new InvalidRequestException("k = " + chunkSize + " decoder tokens per chunk exceeds the "
-                        + "encoder's maximum input of " + encoder.maxTokens() + " tokens; use a smaller k");
-            }
+            RequestPipeline.requireChunkSize(chunkSize, encoder);
             Projector projector = m.projector() != null
                     ? Providers.projectors().load(m.projector(), encoder.hiddenSize(), decoderHidden, options)
-                    : Providers.projectors().createUntrained(encoder.hiddenSize(), decoderHidden, 0, options);
+                    : Providers.projectors().createUntrained(encoder.hiddenSize(), decoderHidden,
+                            RefragBuilder.DEFAULT_PROJECTOR_SEED, options);
             return new CorpusEncoder(tokenizer, encoder, projector, chunkSize);
         } catch (RuntimeException e) {
             throw Closeables.closeAfter(e, encoder, tokenizer);

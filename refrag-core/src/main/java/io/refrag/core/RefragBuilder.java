@@ -24,6 +24,8 @@ import java.util.Arrays;
 public final class RefragBuilder {
     /** Requests per decode step by default: a CPU step over 8 rows costs about 1.3 rows with packed weights. */
     public static final int DEFAULT_MAX_BATCH = 8;
+    /** Seed of the untrained projector a pipeline without a trained one gets (what a corpus encoder matches). */
+    public static final long DEFAULT_PROJECTOR_SEED = 0;
 
     CausalDecoder decoder;
     ChunkEncoder encoder;
@@ -39,7 +41,7 @@ public final class RefragBuilder {
     Duration requestTimeout = Duration.ZERO;
     RefragOptions defaults = RefragOptions.builder().build();
     ModelOptions modelOptions = ModelOptions.defaults();
-    long projectorSeed;
+    long projectorSeed = DEFAULT_PROJECTOR_SEED;
 
     RefragBuilder() {
     }

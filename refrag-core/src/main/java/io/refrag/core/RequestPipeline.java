@@ -133,7 +133,7 @@ public final class RequestPipeline {
      */
     List<String> chunkTexts(List<String> passages, int k) {
         requireEncoder();
-        requireChunkSize(k);
+        requireChunkSize(k, encoder);
         return chunker.chunk(passages, k).stream().map(Chunk::text).toList();
     }
 
@@ -144,8 +144,14 @@ public final class RequestPipeline {
     private record Selection(PromptPlan plan, float[][] embeddings, int cacheHits, long policyNanos) {
     }
 
-    /** A chunk of k decoder tokens must fit the encoder's input, or its embedding would silently drop the rest. */
-    private void requireChunkSize(int k) {
+    /**
+     * A chunk of k decoder tokens must fit the encoder's input, or its embedding would silently drop the rest.
+     *
+     * @param k decoder tokens per chunk
+     * @param encoder the chunk encoder
+     * @throws InvalidRequestException if a chunk of k tokens would be truncated by the encoder
+     */
+    static void requireChunkSize(int k, ChunkEncoder encoder) {
         if (k > encoder.maxTokens()) {
             throw new InvalidRequestException("k = " + k + " decoder tokens per chunk exceeds the encoder's maximum "
                     + "input of " + encoder.maxTokens() + " tokens: its chunks would be truncated; use a smaller k");
@@ -160,7 +166,7 @@ public final class RequestPipeline {
             return new Selection(plan.withAllExpanded(), new float[n][], 0, 0);
         }
         ChunkEmbedder emb = requireEncoder();
-        requireChunkSize(options.k());
+        requireChunkSize(options.k(), encoder);
         int budget = options.budget(n);
         decoder.info().requireFits(plan.minLength(budget), describe(options), lengthHint(options));
         String name = options.policy() != null ? options.policy() : defaultPolicy;

@@ -53,7 +53,7 @@ final class StoreFiles {
         Path file = new Path(root, ChunkStoreLayout.FINGERPRINT_FILE);
         try {
             if (fs.exists(file)) {
-                if (fs.getFileStatus(file).getLen() > 1 << 20) {
+                if (fs.getFileStatus(file).getLen() > ChunkStoreFingerprint.MAX_BYTES) {
                     throw new InvalidRequestException(file + " is over 1 MiB: not a chunk store fingerprint");
                 }
                 String json;

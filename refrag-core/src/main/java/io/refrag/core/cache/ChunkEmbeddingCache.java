@@ -1,8 +1,9 @@
 package io.refrag.core.cache;
 
+import io.refrag.core.checkpoint.Checksums;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
@@ -53,16 +54,12 @@ public interface ChunkEmbeddingCache extends AutoCloseable {
      * @return SHA-256 hex of the three, NUL-separated
      */
     static String key(String encoderId, String projectorId, String text) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(encoderId.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(projectorId.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(text.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-        }
+        MessageDigest sha = Checksums.newSha256();
+        sha.update(encoderId.getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+        sha.update(projectorId.getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+        sha.update(text.getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(sha.digest());
     }
 }

@@ -1,6 +1,5 @@
 package io.refrag.core.cache;
 
-import io.refrag.core.checkpoint.Checksums;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.RefragException;
@@ -11,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +56,7 @@ public final class ChunkStore extends CountingChunkCache {
                     + ": not a chunk store (one is written by refrag-spark's corpus job)");
         }
         try {
-            if (Files.size(file) > 1 << 20) {
+            if (Files.size(file) > ChunkStoreFingerprint.MAX_BYTES) {
                 throw new InvalidRequestException(file + " is " + Files.size(file) + " bytes; a chunk store's "
                         + "fingerprint is under 1 MiB");
             }
@@ -97,11 +95,9 @@ public final class ChunkStore extends CountingChunkCache {
             LOG.warn("chunk store: skipping {}: not a readable segment ({})", f, e.getMessage());
             return null;
         }
-        String bad = data.names().stream().filter(k -> !data.metadata().containsKey(Checksums.PREFIX + k)
-                || !Arrays.equals(data.info(k).shape(), new long[] {width})).findFirst().orElse(null);
-        if (bad != null) {
-            LOG.warn("chunk store: skipping {}: entry {} has shape {} or no checksum (width {} with a checksum "
-                    + "expected)", f, bad, data.info(bad).shapeText(), width);
+        String unusable = Segments.unusable(data, width);
+        if (unusable != null) {
+            LOG.warn("chunk store: skipping {}: {}", f, unusable);
             data.close();
             return null;
         }
@@ -115,22 +111,16 @@ public final class ChunkStore extends CountingChunkCache {
     }
 
     private float[] verified(SafetensorsCheckpoint segment, String key) {
-        String why;
         try {
-            float[] v = segment.readFloats(key);
-            if (Checksums.crc32(v).equals(segment.metadata().get(Checksums.PREFIX + key))) {
-                return v;
-            }
-            why = "does not match its checksum";
+            return segment.readCheckedFloats(key);
         } catch (RefragException e) {
-            why = "cannot be read (" + e.getMessage() + ")";
+            damaged.incrementAndGet();
+            if (warned.add(segment)) {
+                LOG.warn("chunk store {}: {}; damaged entries are encoded instead (further ones in this segment are "
+                        + "only counted)", dir, e.getMessage());
+            }
+            return null;
         }
-        damaged.incrementAndGet();
-        if (warned.add(segment)) {
-            LOG.warn("chunk store {}: entry {} {}; damaged entries are encoded instead (further ones in this "
-                    + "segment are only counted)", dir, key, why);
-        }
-        return null;
     }
 
     /** Serving never writes the store: nothing is kept. */

@@ -29,6 +29,8 @@ public record ChunkStoreFingerprint(String decoderTokenizer, String encoder, Str
     public static final int FORMAT = 1;
     /** What an entry holds. */
     public static final String CONTENT = "projected-f32";
+    /** The largest fingerprint file read (a real one is a few hundred bytes). */
+    public static final long MAX_BYTES = 1 << 20;
 
     /** Checks the parts. */
     public ChunkStoreFingerprint {

@@ -15,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -52,16 +51,12 @@ public final class ChunkStoreLayout {
      * @return its file name: {@code seg-} and the first 32 hex digits of the SHA-256 of the keys
      */
     public static String segmentName(List<String> sortedKeys) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (String key : sortedKeys) {
-                sha.update(key.getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) '\n');
-            }
-            return "seg-" + HexFormat.of().formatHex(sha.digest()).substring(0, 32) + SUFFIX;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        MessageDigest sha = Checksums.newSha256();
+        for (String key : sortedKeys) {
+            sha.update(key.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) '\n');
         }
+        return "seg-" + HexFormat.of().formatHex(sha.digest()).substring(0, 32) + SUFFIX;
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.refrag.core.cache;
 
 import io.refrag.core.checkpoint.AtomicFiles;
-import io.refrag.core.checkpoint.Checksums;
 import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.exception.InvalidRequestException;
@@ -13,7 +12,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -98,17 +96,10 @@ public final class DiskChunkCache extends CountingChunkCache {
             quarantine(f, "not a readable segment: " + e.getMessage());
             return;
         }
-        if (!data.names().stream().allMatch(k -> data.metadata().containsKey(Checksums.PREFIX + k))) {
+        String unusable = Segments.unusable(data, width);
+        if (unusable != null) {
             data.close();
-            quarantine(f, "written without checksums");
-            return;
-        }
-        String other = data.names().stream().filter(k -> !Arrays.equals(data.info(k).shape(), new long[] {width}))
-                .findFirst().orElse(null);
-        if (other != null) {
-            String shape = data.info(other).shapeText();
-            data.close();
-            quarantine(f, "entry " + other + " has shape " + shape + ", not [" + width + "] (another model's cache?)");
+            quarantine(f, unusable);
             return;
         }
         addSegment(new Segment(f, data));
@@ -139,15 +130,11 @@ public final class DiskChunkCache extends CountingChunkCache {
     /** Reads an entry and checks it against its checksum; a damaged segment is quarantined and null returned. */
     private float[] verified(Segment segment, String key) {
         try {
-            float[] v = segment.data().readFloats(key);
-            if (Checksums.crc32(v).equals(segment.data().metadata().get(Checksums.PREFIX + key))) {
-                return v;
-            }
-            drop(segment, "entry " + key + " does not match its checksum");
+            return segment.data().readCheckedFloats(key);
         } catch (RefragException e) {
             drop(segment, e.getMessage());
+            return null;
         }
-        return null;
     }
 
     private synchronized void drop(Segment segment, String why) {

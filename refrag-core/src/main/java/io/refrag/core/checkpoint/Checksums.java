@@ -48,7 +48,7 @@ public final class Checksums {
      * @throws ModelLoadException if a file cannot be read
      */
     public static String sha256(List<Path> files) {
-        MessageDigest sha = sha256();
+        MessageDigest sha = newSha256();
         byte[] buf = new byte[1 << 16];
         for (Path f : files) {
             try (InputStream in = Files.newInputStream(f)) {
@@ -64,7 +64,8 @@ public final class Checksums {
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    private static MessageDigest sha256() {
+    /** @return a new SHA-256 digest (every Java platform has one) */
+    public static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
