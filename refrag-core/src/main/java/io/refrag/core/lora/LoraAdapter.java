@@ -13,6 +13,7 @@ import io.refrag.core.checkpoint.SafetensorsCheckpoint;
 import io.refrag.core.checkpoint.SafetensorsWriter;
 import io.refrag.core.exception.InvalidRequestException;
 import io.refrag.core.exception.ModelLoadException;
+import io.refrag.core.tensor.Tensors;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -331,8 +332,10 @@ public final class LoraAdapter {
         }
         NDArray in = training && config.dropout() > 0
                 ? Dropout.dropout(x, (float) config.dropout(), true).singletonOrThrow() : x;
-        // linear: the products belong to x's manager, never to the adapters' (a serving model's is sealed)
-        return Linear.linear(Linear.linear(in, p.a()).singletonOrThrow(), p.b()).singletonOrThrow().mul(scale);
+        // linear: the products belong to x's manager, never to the adapters' (a serving model's is sealed);
+        // Tensors.scale: autograd keeps the scalar for the backward pass, so it must own its memory
+        return Tensors.scale(Linear.linear(Linear.linear(in, p.a()).singletonOrThrow(), p.b()).singletonOrThrow(),
+                scale);
     }
 
     /**
