@@ -24,8 +24,9 @@ import java.util.function.Consumer;
 
 /**
  * The loop every task runs over a {@link TrainingSession}: gather the trained parts' parameters (each part with its
- * learning-rate scale), restore the resumable state, then per step run the task's forward and backward passes, update
- * with AdamW on the schedule, report, checkpoint; at the end export the trained parts and {@code refrag.json}.
+ * learning-rate scale), restore the resumable state, then per step seed PyTorch's generator, run the task's forward and
+ * backward passes, update with AdamW on the schedule, report, checkpoint; at the end export the trained parts and
+ * {@code refrag.json}.
  */
 final class TrainingLoop {
     private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
@@ -60,6 +61,9 @@ final class TrainingLoop {
                 double lr = schedule.at(step);
                 double norm = 0;
                 for (int u = 0; u < updatesPerStep; u++) {
+                    // PyTorch's own generator (LoRA dropout) seeded per update, so a run and its resumption repeat
+                    long update = (long) step * updatesPerStep + u;
+                    Engine.getInstance().setRandomSeed((int) (o.seed() * 1_000_003L + update));
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         loss = fn.run(step, u, gc);
                     }

@@ -286,6 +286,22 @@ class TrainingIT {
         }
     }
 
+    @Test
+    void loraTrainingWithDropoutRepeatsBitForBit(@TempDir Path tmp) throws Exception {
+        TrainingOptions three = TrainingOptions.builder().optSteps(3).optBatchSize(2).optLearningRate(1e-2).optSeed(8)
+                .build();
+        for (String run : List.of("first", "second")) {
+            new ContinualPretrainingTask(new ContinualPretrainingConfig(base(tmp.resolve(run), stories)
+                    .optEvalSamples(1).optOptions(three)
+                    .optEncoderLora(LoraConfig.of(4, 8, 0.3, List.of("query", "value")))
+                    .build(), new NextParagraph(16, 8, 0), true, false)).run(TrainingListener.none());
+        }
+        for (String file : List.of("projector.safetensors", "encoder-adapter/" + LoraAdapter.WEIGHTS_FILE)) {
+            assertArrayEquals(Files.readAllBytes(tmp.resolve("first").resolve(file)),
+                    Files.readAllBytes(tmp.resolve("second").resolve(file)), file + ": the same seed, the same bytes");
+        }
+    }
+
     private static float[] read(Path file, String tensor) {
         try (SafetensorsCheckpoint c = SafetensorsCheckpoint.openFile(file)) {
             return c.readFloats(tensor);
