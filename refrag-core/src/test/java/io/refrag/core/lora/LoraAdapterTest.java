@@ -44,7 +44,7 @@ class LoraAdapterTest {
                 b.setRequiresGradient(true);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDArray loss = lora.delta("layer.proj", m.create(x, new Shape(ROWS, IN)), true).sum();
-                    for (int i = 0; i < 3; i++) { // let the collector free whatever the forward pass dropped
+                    for (int i = 0; i < 3; i++) { // let the garbage collector free what the forward pass dropped
                         System.gc();
                         Thread.sleep(20);
                     }
