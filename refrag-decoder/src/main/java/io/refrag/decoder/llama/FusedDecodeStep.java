@@ -14,7 +14,8 @@ import java.util.List;
  * per KV head as its rows), the SwiGLU MLP and the residuals, written in TorchScript and run by libtorch's
  * interpreter. The step the plain path runs as about 500 DJL operations (per row, for the attention), each
  * a JNI call with its Java wrapper, becomes one. The same arithmetic as the plain path (attention's softmax computed
- * blockwise); used for CPU serving models whose projections are packed ({@link Projection}), outside autograd.
+ * blockwise); used for CPU serving models whose projections are packed ({@link Projection}), outside autograd. A step
+ * over one row runs it twice, as {@link PackedLinear} does, because oneDNN's one-row product is its slowest.
  */
 final class FusedDecodeStep {
     /** Weights per layer in the list the method reads: norm, qkv, o, norm, gate|up, down (a projection: weight, bias). */
@@ -34,14 +35,19 @@ final class FusedDecodeStep {
             "    groups = heads // kv_heads",
             "    rows = len(pasts)",
             "    half = head_dim // 2",
+            "    h = h0",
+            "    if rows == 1:", // oneDNN's one-row product is its slowest: the row goes through twice
+            "      h = torch.cat([h0, h0], 0)",
+            "      cos = torch.cat([cos, cos], 0)",
+            "      sin = torch.cat([sin, sin], 0)",
+            "    n = h.size(0)",
             "    cos = cos.unsqueeze(1)",
             "    sin = sin.unsqueeze(1)",
-            "    h = h0",
             "    for l in range(layers):",
             "      base = l * " + PER_LAYER,
             "      x = torch.rms_norm(h, [hidden], w[base], eps)",
             "      qkv = self.proj(x, w[base + 1], w[base + 2], (heads + 2 * kv_heads) * head_dim)",
-            "      qkv = qkv.reshape([rows, heads + 2 * kv_heads, head_dim])",
+            "      qkv = qkv.reshape([n, heads + 2 * kv_heads, head_dim])",
             "      qk = torch.narrow(qkv, 1, 0, heads + kv_heads)",
             "      turned = torch.cat([torch.neg(torch.narrow(qk, 2, half, half)), torch.narrow(qk, 2, 0, half)], 2)",
             "      qk = qk * cos + turned * sin",
@@ -58,12 +64,14 @@ final class FusedDecodeStep {
             "        vb = torch.narrow(vc, 1, 0, p + 1).unsqueeze(0)",
             "        o = torch.scaled_dot_product_attention(qb, kb, vb, None, 0.0, False, scale=scaling)",
             "        outs.append(o.reshape([1, heads * head_dim]))",
+            "      if n > rows:",
+            "        outs.append(outs[0])",
             "      h = h + self.proj(torch.cat(outs, 0), w[base + 3], w[base + 4], hidden)",
             "      x = torch.rms_norm(h, [hidden], w[base + 5], eps)",
             "      gu = self.proj(x, w[base + 6], w[base + 7], 2 * inter)",
             "      act = torch.silu(torch.narrow(gu, 1, 0, inter)) * torch.narrow(gu, 1, inter, inter)",
             "      h = h + self.proj(act, w[base + 8], w[base + 9], hidden)",
-            "    return torch.rms_norm(h, [hidden], w[layers * " + PER_LAYER + "], eps)");
+            "    return torch.rms_norm(torch.narrow(h, 0, 0, rows), [hidden], w[layers * " + PER_LAYER + "], eps)");
 
     private static final TorchScript.Lazy MODULE = new TorchScript.Lazy("the fused LLaMA decode step", METHODS);
 
