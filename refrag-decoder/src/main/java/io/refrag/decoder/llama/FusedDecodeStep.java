@@ -15,7 +15,8 @@ import java.util.List;
  * interpreter. The step the plain path runs as about 500 DJL operations (per row, for the attention), each
  * a JNI call with its Java wrapper, becomes one. The same arithmetic as the plain path (attention's softmax computed
  * blockwise); used for CPU serving models whose projections are packed ({@link Projection}), outside autograd. A step
- * over one row runs it twice, as {@link PackedLinear} does, because oneDNN's one-row product is its slowest.
+ * over one row runs it twice, as {@link PackedLinear} does, because oneDNN's one-row product is its slowest; the row is
+ * doubled once at the step's input rather than in {@code proj}, which would add a copy and a cut to every product.
  */
 final class FusedDecodeStep {
     /** Weights per layer in the list the method reads: norm, qkv, o, norm, gate|up, down (a projection: weight, bias). */
